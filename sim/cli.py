@@ -1,0 +1,201 @@
+"""Command line: ``landsim run`` and ``landsim check``.
+
+The library logs through :mod:`logging` and prints nothing; this module decides what the
+user sees. Bad arguments or files give one line naming the problem and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+
+EXIT_USAGE = 2
+
+RUN_HELP = """\
+Simulate Region Midtjylland's households from the base year (2021, the year of the parish
+populations) to the end year, one step per year, and write results to OUT/NAME:
+
+  place_year.parquet   population, households, age groups, births, deaths, movers in/out,
+                       in-/out-migrants, open services, dwellings, vacancies, price index
+                       per place and year
+  region_year.parquet  region totals per year (also region_year.csv for spreadsheets)
+  places.parquet       the places (towns and open countryside per parish) and their scores
+  services.parquet     every service unit, when it opened or closed
+  manifest.json        seed, resolved parameters and their hash, git commit, versions,
+                       data hashes, initial-state check against the forum's figures
+  *.png                population by settlement size, map of change, services over time
+
+Examples:
+  landsim run                         whole region, 1:1 scale, 2021-2050
+  landsim run --scale 0.1 --years 2021-2030 --name quick
+  landsim run --params my_params.toml --seed 7
+
+Counts are simulated agents; with --scale below 1 divide by the scale for full-scale
+estimates (the charts already do).
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _years(text: str) -> tuple[int | None, int]:
+    m = re.fullmatch(r"\s*(?:(\d{4})\s*-\s*)?(\d{4})\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(
+            f"--years takes END or START-END as four-digit years (e.g. 2021-2050), not {text!r}")
+    start = int(m.group(1)) if m.group(1) else None
+    return start, int(m.group(2))
+
+
+def _scale(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--scale takes a number in (0, 1], not {text!r}") \
+            from None
+    if not 0 < v <= 1:
+        raise argparse.ArgumentTypeError(f"--scale must be in (0, 1] (1 = every household), "
+                                         f"not {v}")
+    return v
+
+
+def _seed(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"--seed takes a non-negative integer, not {text!r}")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``landsim`` argument parser."""
+    parser = _Parser(prog="landsim", description="Agent-based simulation of rural settlements "
+                     "in Region Midtjylland, Denmark.")
+    parser.add_argument("--version", action="version", version=f"landsim {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    run = sub.add_parser("run", help="simulate the region and write results",
+                         description=RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--years", type=_years, default=None, metavar="[START-]END",
+                     help="years to simulate, e.g. 2021-2050 (START must be 2021, the base "
+                     "year); default 2021-2050")
+    run.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    run.add_argument("--scale", type=_scale, default=None,
+                     help="share of households simulated, in (0, 1]; default 1 (one agent per "
+                     "household); 0.1 for a quick look")
+    run.add_argument("--out", type=Path, default=Path("results"),
+                     help="folder for result folders (default ./results)")
+    run.add_argument("--name", default=None, help="name of this run's folder (default "
+                     "run-<seed>-<scale>-<time>)")
+    run.add_argument("--params", type=Path, default=None, metavar="FILE",
+                     help="TOML file overriding parameters (see docs/ODD.md for names)")
+    run.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sub.add_parser("check", help="print the initial-state check against the forum's figures")
+    return parser
+
+
+def _fail(msg: str) -> int:
+    sys.stderr.write(f"landsim: error: {msg}\n")
+    return EXIT_USAGE
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``landsim run``."""
+    from .data import DataError
+    from .params import ParameterFileError, load_parameters
+
+    overrides: dict = {}
+    if args.scale is not None:
+        overrides["scale"] = args.scale
+    if args.years is not None:
+        start, end = args.years
+        if start is not None and start != 2021:
+            return _fail(f"--years must start at the base year 2021, not {start}")
+        overrides["end_year"] = end
+    try:
+        params = load_parameters(args.params, **overrides)
+    except ParameterFileError as e:
+        return _fail(str(e))
+    name = args.name or time.strftime(f"run-{args.seed}-{params.scale:g}-%Y%m%d-%H%M%S")
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+        return _fail(f"--name may use letters, digits, '.', '_' and '-' only, not {name!r}")
+    if (args.out / name).exists():
+        return _fail(f"{args.out / name} already exists; choose another --name")
+    from .checks import format_forum_figures
+    from .model import RegionModel
+    from .results import write_results
+
+    show = not args.no_progress and sys.stderr.isatty()
+    t0 = time.perf_counter()
+    try:
+        print(f"landsim {__version__}: building the region (scale {params.scale:g}, "
+              f"seed {args.seed}) ...", file=sys.stderr)
+        model = RegionModel(params, seed=args.seed)
+        from .checks import forum_figures
+        print("initial state vs the forum's figures:\n"
+              + format_forum_figures(forum_figures(model.world.places)), file=sys.stderr)
+        t1 = time.perf_counter()
+        model.run(progress=show)
+        t2 = time.perf_counter()
+        folder = write_results(model, args.out, name, charts=not args.no_charts,
+                               extra={"wall_seconds": {"init": round(t1 - t0, 2),
+                                                       "run": round(t2 - t1, 2)}})
+    except DataError as e:
+        return _fail(str(e))
+    except KeyboardInterrupt:
+        sys.stderr.write("landsim: interrupted; no results were written\n")
+        return 130
+    r = model.region_year()
+    last = r.iloc[-1]
+    print(f"simulated {params.base_year}-{params.end_year}: population "
+          f"{int(r.iloc[0]['population'] / params.scale):,} -> "
+          f"{int(last['population'] / params.scale):,} (full-scale estimate) in "
+          f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    print(folder)
+    return 0
+
+
+def cmd_check() -> int:
+    """``landsim check``: the initial-state figures."""
+    from .checks import forum_figures, format_forum_figures
+    from .data import DataError
+    from .places import build_places
+
+    try:
+        pb = build_places()
+    except DataError as e:
+        return _fail(str(e))
+    fig = forum_figures(pb.places)
+    print(f"places: {len(pb.places):,} ({(pb.places['kind'] == 'town').sum():,} towns, "
+          f"{(pb.places['kind'] == 'countryside').sum():,} open-countryside parts of parishes)")
+    print(f"population 2021: {fig['total']:,}")
+    print(format_forum_figures(fig))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``landsim`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "run":
+        return cmd_run(args)
+    if args.command == "check":
+        return cmd_check()
+    parser.print_help()
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

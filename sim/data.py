@@ -1,0 +1,179 @@
+"""Load and check the real tables shipped in ``data/`` (provenance in ``data/SOURCES.md``).
+
+Every loader checks the columns it needs and raises :class:`DataError` naming the file, the
+column and the fix, so a damaged or replaced file never produces a traceback deep inside the
+model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+
+DATA_ENV = "LANDSIM_DATA"
+
+FILES = {
+    "parishes": "parishes_midtjylland_population_2021.csv",
+    "settlements": "settlements_midtjylland.csv",
+    "town_pages": "settlement_population_pages.csv",
+    "town_quoted": "settlement_population_quoted.csv",
+    "municipal": "municipal_population_1993_2023.csv",
+    "age_sex": "municipal_population_age_sex_2014.csv",
+    "mortality": "denmark_mortality_rates_age_sex_2000_2012.csv",
+    "fertility": "denmark_fertility_asfr_2020.csv",
+    "fertility_summary": "denmark_fertility_summary.csv",
+    "services": "services_osm_nodes_2019_midtjylland.csv",
+    "boundaries": "municipalities_midtjylland.geojson",
+}
+
+
+class DataError(ValueError):
+    """A shipped data file is missing or malformed; the message names file, column and fix."""
+
+
+def data_dir() -> Path:
+    """Folder with the shipped data: ``$LANDSIM_DATA`` or the repository's ``data/``."""
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+def _path(key: str) -> Path:
+    p = data_dir() / FILES[key]
+    if not p.exists():
+        raise DataError(
+            f"{p}: data file missing; restore it from the repository (git checkout -- data/) "
+            f"or point {DATA_ENV} at a folder that has it"
+        )
+    return p
+
+
+def _read_csv(key: str, required: dict[str, str]) -> pd.DataFrame:
+    """Read one CSV and check required columns and their kinds ('num' or 'str')."""
+    p = _path(key)
+    try:
+        df = pd.read_csv(p)
+    except Exception as e:  # pandas raises many kinds for unreadable files
+        raise DataError(f"{p}: cannot be read as CSV ({e}); restore the shipped file") from None
+    for col, kind in required.items():
+        if col not in df.columns:
+            raise DataError(f"{p}: column '{col}' is missing; the file needs columns "
+                            f"{', '.join(required)}")
+        if kind == "num":
+            vals = pd.to_numeric(df[col], errors="coerce")
+            bad = vals.isna() & df[col].notna()
+            if bad.any():
+                row = int(bad.idxmax()) + 2
+                raise DataError(f"{p}: column '{col}' row {row} holds {df[col][bad].iloc[0]!r}, "
+                                "not a number; correct that cell")
+            df[col] = vals
+    return df
+
+
+@cache
+def parishes() -> pd.DataFrame:
+    """The 631 parishes: code, name, municipality, visual centre, 2021 population, mean age."""
+    df = _read_csv("parishes", {
+        "parish_code": "num", "parish_name": "str", "municipality_code": "num",
+        "municipality": "str", "lat_visual_centre": "num", "lon_visual_centre": "num",
+        "population": "num", "mean_age": "num",
+    })
+    if (df["population"] < 0).any() or df["population"].isna().any():
+        raise DataError(f"{_path('parishes')}: column 'population' must be a count >= 0 in "
+                        "every row")
+    return df
+
+
+@cache
+def settlements() -> pd.DataFrame:
+    """Gazetteer towns (SDFI Stednavne + GeoNames) with optional GeoNames population."""
+    return _read_csv("settlements", {
+        "name": "str", "municipality_code": "num", "lat": "num", "lon": "num",
+        "coord_source": "str", "population": "num",
+    })
+
+
+@cache
+def town_population_quotes() -> pd.DataFrame:
+    """Dated DST urban-area populations quoted by web pages (two files, one table).
+
+    Returns columns name, municipality_code, population, year, source.
+    """
+    pages = _read_csv("town_pages", {"name": "str", "municipality_code": "num",
+                                      "population": "num", "year": "num"})
+    quoted = _read_csv("town_quoted", {"name": "str", "municipality_code": "num",
+                                        "population": "num", "year": "num"})
+    a = pages.assign(source=pages["source_url"])[
+        ["name", "municipality_code", "population", "year", "source"]]
+    b = quoted.assign(source=quoted["url"])[
+        ["name", "municipality_code", "population", "year", "source"]]
+    out = pd.concat([a, b], ignore_index=True)
+    return out.dropna(subset=["population"])
+
+
+@cache
+def municipal_population() -> pd.DataFrame:
+    """Municipal population on 1 January, 1993-2023 (19 municipalities)."""
+    return _read_csv("municipal", {"municipality_code": "num", "municipality_name": "str",
+                                   "year": "num", "population_1jan": "num"})
+
+
+@cache
+def age_sex_2014() -> pd.DataFrame:
+    """Municipal population by sex (m/f) and single year of age 0-110, 2014."""
+    df = _read_csv("age_sex", {"municipality_code": "num", "sex": "str", "age": "num",
+                               "population": "num"})
+    if not set(df["sex"].unique()) <= {"m", "f"}:
+        raise DataError(f"{_path('age_sex')}: column 'sex' must be 'm' or 'f'")
+    return df
+
+
+@cache
+def mortality() -> pd.DataFrame:
+    """Danish death rates per 1000 by year (2000-2012), sex and age 0-99+."""
+    return _read_csv("mortality", {"year": "num", "sex": "str", "age": "num",
+                                   "death_rate_per_1000": "num"})
+
+
+@cache
+def fertility() -> pd.DataFrame:
+    """Age-specific fertility rates per 1000 women by 5-year age of mother, Denmark 2020."""
+    return _read_csv("fertility", {"mother_age_group": "str", "asfr_per_1000_women": "num"})
+
+
+@cache
+def fertility_summary() -> pd.DataFrame:
+    """TFR, GRR and related summary measures, Denmark 2020."""
+    return _read_csv("fertility_summary", {"measure": "str", "value": "num"})
+
+
+@cache
+def services_osm() -> pd.DataFrame:
+    """OpenStreetMap 2019 service nodes in the region (lower bounds of the real counts)."""
+    return _read_csv("services", {"osm_tag": "str", "municipality_code": "num",
+                                  "lat": "num", "lon": "num"})
+
+
+@cache
+def boundaries() -> dict:
+    """Municipality boundaries as a GeoJSON FeatureCollection (WGS84)."""
+    p = _path("boundaries")
+    try:
+        gj = json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise DataError(f"{p}: not valid GeoJSON ({e}); restore the shipped file") from None
+    if gj.get("type") != "FeatureCollection" or not gj.get("features"):
+        raise DataError(f"{p}: expected a GeoJSON FeatureCollection with features")
+    return gj
+
+
+def clear_cache() -> None:
+    """Forget loaded tables (tests that swap ``$LANDSIM_DATA`` call this)."""
+    for f in (parishes, settlements, town_population_quotes, municipal_population, age_sex_2014,
+              mortality, fertility, fertility_summary, services_osm, boundaries):
+        f.cache_clear()

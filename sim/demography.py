@@ -1,0 +1,131 @@
+"""Yearly demography: ageing, deaths, births, leaving home, employment.
+
+Rates come from ``data/``: Danish death rates by sex and single year of age (latest year
+2012, lowered by ``mortality_improvement`` per year since), and 2020 age-specific fertility
+rates by 5-year age of mother; the sex ratio at birth is the 2020 gross reproduction rate over
+the total fertility rate (girls per birth). Everything is vectorised over persons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import data
+from .household import Households, Persons, Population
+from .params import DemographyParams
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Per-age probabilities used by :func:`step`.
+
+    Attributes:
+        death: Yearly death probability, shape (2, 111) by sex (0 m, 1 f) and age.
+        birth: Yearly birth probability per woman by age, shape (111,).
+        girl_share: Probability a newborn is a girl.
+    """
+
+    death: np.ndarray
+    birth: np.ndarray
+    girl_share: float
+
+
+def load_rates(params: DemographyParams) -> Rates:
+    """Build rates from the shipped mortality and fertility tables."""
+    m = data.mortality()
+    m = m[m["year"] == params.mortality_year]
+    death = np.zeros((2, 111))
+    for s, code in enumerate(("m", "f")):
+        sub = m[m["sex"] == code].sort_values("age")
+        rate = sub["death_rate_per_1000"].to_numpy(float) / 1000.0
+        ages = sub["age"].to_numpy(int)
+        if len(ages) == 0:
+            raise data.DataError(f"{data.data_dir() / data.FILES['mortality']}: no rows for "
+                                 f"sex '{code}' in year {params.mortality_year}; choose another "
+                                 "demography.mortality_year (2000-2012)")
+        death[s, ages] = rate
+        death[s, ages.max():] = rate[-1]  # 99+ applies to every older age
+    death = 1.0 - np.exp(-death)
+    f = data.fertility()
+    lo = f["mother_age_group"].str.split("-").str[0].astype(int).to_numpy()
+    birth = np.zeros(111)
+    for a, r in zip(lo, f["asfr_per_1000_women"].to_numpy(float), strict=True):
+        birth[a:a + 5] = r / 1000.0
+    summ = data.fertility_summary()
+    tfr = float(summ.loc[summ["measure"].str.startswith("total fertility"), "value"].iloc[0])
+    grr = float(summ.loc[summ["measure"].str.startswith("gross reproduction"), "value"].iloc[0])
+    return Rates(death=death, birth=birth * params.fertility_multiplier, girl_share=grr / tfr)
+
+
+@dataclass
+class DemographyResult:
+    """Per-place persons counts of the year's demographic events."""
+
+    births: np.ndarray
+    deaths: np.ndarray
+    leaver_hid: np.ndarray  # household ids of the one-person households formed by leavers
+    parent_hid: np.ndarray  # household id each leaver came from (to return to if unhoused)
+
+
+def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_places: int,
+         rng: np.random.Generator) -> DemographyResult:
+    """Advance persons one year; returns events per place.
+
+    Order: ageing, deaths, births (to surviving women), leaving home (new single households,
+    not yet housed: relocation must find them a dwelling), employment changes. Households left
+    without members are removed.
+    """
+    p = pop.persons
+    p.age = np.minimum(p.age + 1, 110).astype(np.int16)
+    pop.households.years = (pop.households.years + 1).astype(np.int16)
+    place = pop.households.place[p.hh]
+
+    improve = (1.0 - params.mortality_improvement) ** max(year - params.mortality_year, 0)
+    q = rates.death[p.sex, p.age] * improve
+    dies = rng.random(len(p)) < q
+    deaths = np.bincount(place[dies], minlength=n_places)
+
+    mothers = np.flatnonzero(~dies & (p.sex == 1) & (rates.birth[p.age] > 0))
+    gives = mothers[rng.random(len(mothers)) < rates.birth[p.age[mothers]]]
+    births = np.bincount(place[gives], minlength=n_places)
+    babies = Persons(
+        age=np.zeros(len(gives), np.int16),
+        sex=(rng.random(len(gives)) < rates.girl_share).astype(np.int8),
+        hh=p.hh[gives].copy(), child=np.ones(len(gives), bool),
+        employed=np.zeros(len(gives), bool), workplace=np.full(len(gives), -1, np.int32))
+
+    # employment: retirement, exits, entries (working age, not at school age at home < 18)
+    working = (p.age >= 18) & (p.age < params.retirement_age)
+    u = rng.random(len(p))
+    p.employed &= working & ~(u < params.employment_exit_rate)
+    enter = working & ~p.employed & (u < params.employment_entry_rate)
+    p.employed |= enter
+    p.workplace[~p.employed] = -1
+    p.workplace[enter] = place[enter]  # provisional: the model redraws workplaces of entrants
+
+    # leaving home: adult children form a one-person household in the same place
+    adult_child = p.child & (p.age >= 18) & ~dies
+    leave = adult_child & ((p.age >= params.leave_home_max_age)
+                           | (rng.random(len(p)) < params.leave_home_rate))
+    leavers = np.flatnonzero(leave)
+    n_new = len(leavers)
+    hh = pop.households
+    new_rows = np.arange(len(hh), len(hh) + n_new, dtype=np.int32)
+    parent_place = hh.place[p.hh[leavers]]
+    parent_hid = hh.hid[p.hh[leavers]]
+    leaver_hid = pop.new_hids(n_new)
+    hh.extend(Households(
+        place=parent_place, hid=leaver_hid,
+        car=np.zeros(n_new, bool), renter=np.ones(n_new, bool),
+        years=np.zeros(n_new, np.int16), housed=np.zeros(n_new, bool)))
+    p.hh[leavers] = new_rows
+    p.child[leavers] = False
+
+    p.extend(babies)
+    keep = np.ones(len(p), bool)
+    keep[: len(dies)] = ~dies
+    pop.compact(keep)
+    return DemographyResult(births=births, deaths=deaths, leaver_hid=leaver_hid,
+                            parent_hid=parent_hid)

@@ -1,0 +1,205 @@
+"""Household agents in columnar arrays (one row per household) and their members.
+
+Households hold place, identity, car, tenure and years at the address; persons hold age, sex,
+household row, whether they live with their parents, employment and workplace. Derived
+quantities (size, children, life stage, income class) are computed from the arrays on demand,
+so there is one source of truth. :class:`Household` is a read-only view of one row for
+inspection and tests; the model itself never loops over households.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from .params import STAGES
+
+YOUNG, FAMILY, ADULT, SENIOR = range(4)
+
+
+@dataclass
+class Persons:
+    """Columnar person table.
+
+    Attributes:
+        age: Age in completed years.
+        sex: 0 male, 1 female.
+        hh: Row of the person's household in :class:`Households`.
+        child: Lives with a parent (under 18, or an adult child not yet left home).
+        employed: Has a job.
+        workplace: Place index of the job (-1 if none).
+    """
+
+    age: np.ndarray
+    sex: np.ndarray
+    hh: np.ndarray
+    child: np.ndarray
+    employed: np.ndarray
+    workplace: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.age)
+
+    def take(self, idx: np.ndarray) -> Persons:
+        """Rows ``idx`` (index or mask) as a new table."""
+        return Persons(*(getattr(self, f.name)[idx] for f in fields(self)))
+
+    def extend(self, other: Persons) -> None:
+        """Append the rows of ``other``."""
+        for f in fields(self):
+            setattr(self, f.name, np.concatenate([getattr(self, f.name), getattr(other, f.name)]))
+
+    @staticmethod
+    def empty() -> Persons:
+        """Table with no rows and the canonical dtypes."""
+        return Persons(np.zeros(0, np.int16), np.zeros(0, np.int8), np.zeros(0, np.int32),
+                       np.zeros(0, bool), np.zeros(0, bool), np.zeros(0, np.int32))
+
+
+@dataclass
+class Households:
+    """Columnar household table (one row per household agent).
+
+    Attributes:
+        place: Place index where the household lives.
+        hid: Unique, never reused household identifier.
+        car: Owns at least one car.
+        renter: Rents (else owns) its dwelling.
+        years: Years at the current address.
+        housed: Occupies a dwelling (False only for a just-formed household looking for one).
+    """
+
+    place: np.ndarray
+    hid: np.ndarray
+    car: np.ndarray
+    renter: np.ndarray
+    years: np.ndarray
+    housed: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.place)
+
+    def take(self, idx: np.ndarray) -> Households:
+        """Rows ``idx`` (index or mask) as a new table."""
+        return Households(*(getattr(self, f.name)[idx] for f in fields(self)))
+
+    def extend(self, other: Households) -> None:
+        """Append the rows of ``other``."""
+        for f in fields(self):
+            setattr(self, f.name, np.concatenate([getattr(self, f.name), getattr(other, f.name)]))
+
+
+@dataclass
+class Population:
+    """Households and persons of a run, kept consistent by :meth:`compact`."""
+
+    households: Households
+    persons: Persons
+    next_hid: int
+
+    def size(self) -> np.ndarray:
+        """Members per household."""
+        return np.bincount(self.persons.hh, minlength=len(self.households))
+
+    def n_minors(self) -> np.ndarray:
+        """Members under 18 per household."""
+        p = self.persons
+        return np.bincount(p.hh[p.age < 18], minlength=len(self.households))
+
+    def head_age(self) -> np.ndarray:
+        """Age of the oldest member who is not a child at home (oldest member if none)."""
+        p = self.persons
+        n = len(self.households)
+        head = np.full(n, -1, np.int16)
+        np.maximum.at(head, p.hh[~p.child], p.age[~p.child])
+        none = head < 0
+        if none.any():
+            sel = none[p.hh]
+            np.maximum.at(head, p.hh[sel], p.age[sel])
+        return np.maximum(head, 0)
+
+    def workers(self) -> np.ndarray:
+        """Employed members per household."""
+        p = self.persons
+        return np.bincount(p.hh[p.employed], minlength=len(self.households))
+
+    def stage(self) -> np.ndarray:
+        """Life stage per household: young (<30), family (minors), adult, senior (65+)."""
+        return stage_of(self.head_age(), self.n_minors())
+
+    def income_class(self) -> np.ndarray:
+        """0 = no earner, 1 = one earner, 2 = two or more (derived from employment)."""
+        return np.minimum(self.workers(), 2).astype(np.int8)
+
+    def place_persons(self, n_places: int) -> np.ndarray:
+        """Persons per place."""
+        return np.bincount(self.households.place[self.persons.hh], minlength=n_places)
+
+    def compact(self, keep_person: np.ndarray) -> None:
+        """Drop persons not in ``keep_person`` and households left empty; remap rows."""
+        self.persons = self.persons.take(keep_person)
+        alive = np.bincount(self.persons.hh, minlength=len(self.households)) > 0
+        new_index = np.cumsum(alive) - 1
+        self.households = self.households.take(alive)
+        self.persons.hh = new_index[self.persons.hh].astype(np.int32)
+
+    def new_hids(self, n: int) -> np.ndarray:
+        """``n`` fresh household identifiers."""
+        out = np.arange(self.next_hid, self.next_hid + n, dtype=np.int64)
+        self.next_hid += n
+        return out
+
+    def view(self, row: int) -> Household:
+        """Readable view of household ``row``."""
+        return Household(self, row)
+
+
+def stage_of(head_age: np.ndarray, minors: np.ndarray) -> np.ndarray:
+    """Life stage from the head's age and the number of members under 18."""
+    st = np.where(head_age < 30, YOUNG, np.where(head_age >= 65, SENIOR, ADULT))
+    return np.where(minors > 0, FAMILY, st).astype(np.int8)
+
+
+class Household:
+    """Read-only view of one household agent (for inspection and tests, not for stepping)."""
+
+    def __init__(self, pop: Population, row: int) -> None:
+        self._pop = pop
+        self.row = row
+
+    @property
+    def members(self) -> np.ndarray:
+        """Person rows of the members."""
+        return np.flatnonzero(self._pop.persons.hh == self.row)
+
+    @property
+    def hid(self) -> int:
+        """Household identifier."""
+        return int(self._pop.households.hid[self.row])
+
+    @property
+    def place(self) -> int:
+        """Place index."""
+        return int(self._pop.households.place[self.row])
+
+    @property
+    def ages(self) -> list[int]:
+        """Members' ages, oldest first."""
+        return sorted(self._pop.persons.age[self.members].tolist(), reverse=True)
+
+    @property
+    def sexes(self) -> list[str]:
+        """Members' sexes ('m'/'f') in member order."""
+        return ["mf"[s] for s in self._pop.persons.sex[self.members]]
+
+    @property
+    def stage(self) -> str:
+        """Life stage name."""
+        return STAGES[int(self._pop.stage()[self.row])]
+
+    def __repr__(self) -> str:
+        h = self._pop.households
+        return (f"Household(hid={self.hid}, place={self.place}, ages={self.ages}, "
+                f"car={bool(h.car[self.row])}, renter={bool(h.renter[self.row])}, "
+                f"years={int(h.years[self.row])}, stage={self.stage})")

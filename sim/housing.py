@@ -1,0 +1,68 @@
+"""Dwellings, vacancies and a house-price index per place.
+
+Each place starts with its households' dwellings plus ``initial_vacancy_rate`` vacant ones.
+After the year's moves, the price index follows demand: ``log p += elasticity *
+log((applicants + 1) / (vacancies + 1))`` where applicants are first-round choices of the
+place. Where applicants have exceeded vacancies for ``build_trigger_years`` years running,
+``build_rate`` of the stock is added; where the vacancy rate has exceeded
+``derelict_vacancy`` for ``derelict_years`` years running, ``derelict_rate`` of the vacant
+dwellings become derelict (leave the stock).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .params import HousingParams
+
+
+@dataclass
+class Housing:
+    """Housing state per place."""
+
+    dwellings: np.ndarray
+    price: np.ndarray
+    demand_years: np.ndarray
+    decline_years: np.ndarray
+    built: np.ndarray
+    derelict: np.ndarray
+
+    @classmethod
+    def initial(cls, households_per_place: np.ndarray, params: HousingParams,
+                rng: np.random.Generator) -> Housing:
+        """Stock = households plus vacant dwellings at the initial vacancy rate."""
+        hh = households_per_place.astype(np.int64)
+        target = hh / (1.0 - params.initial_vacancy_rate) - hh
+        base = np.floor(target)
+        vacant = base + (rng.random(len(hh)) < target - base)
+        n = len(hh)
+        return cls(dwellings=(hh + vacant).astype(np.int64), price=np.ones(n),
+                   demand_years=np.zeros(n, np.int16), decline_years=np.zeros(n, np.int16),
+                   built=np.zeros(n, np.int64), derelict=np.zeros(n, np.int64))
+
+    def vacant(self, occupied: np.ndarray) -> np.ndarray:
+        """Vacant dwellings given occupied ones per place (never negative)."""
+        return np.maximum(self.dwellings - occupied, 0)
+
+    def update(self, occupied: np.ndarray, applicants: np.ndarray, vacant_before: np.ndarray,
+               params: HousingParams, rng: np.random.Generator) -> None:
+        """One year of prices, construction and dereliction (after the moves)."""
+        self.price *= np.exp(params.price_elasticity
+                             * np.log((applicants + 1.0) / (vacant_before + 1.0)))
+        self.price = np.clip(self.price, 0.2, 5.0)
+        excess = applicants > vacant_before
+        self.demand_years = np.where(excess, self.demand_years + 1, 0).astype(np.int16)
+        grow = self.demand_years >= params.build_trigger_years
+        target = params.build_rate * self.dwellings * grow
+        new = np.floor(target) + (rng.random(len(target)) < target - np.floor(target))
+        vac = self.vacant(occupied)
+        rate = vac / np.maximum(self.dwellings, 1)
+        declining = rate > params.derelict_vacancy
+        self.decline_years = np.where(declining, self.decline_years + 1, 0).astype(np.int16)
+        lose_t = params.derelict_rate * vac * (self.decline_years >= params.derelict_years)
+        lose = np.floor(lose_t) + (rng.random(len(lose_t)) < lose_t - np.floor(lose_t))
+        self.built = new.astype(np.int64)
+        self.derelict = np.minimum(lose, vac).astype(np.int64)
+        self.dwellings = self.dwellings + self.built - self.derelict

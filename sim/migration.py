@@ -1,0 +1,121 @@
+"""Exchange of households with the rest of Denmark and abroad.
+
+**Out.** A household leaves the region with a yearly probability by the age of its head
+(``emigration_rate_by_age``, highest for young adults).
+
+They are removed at the end of the year's relocation step.
+
+**In.** The number of in-migrating persons each year is this year's out-migrating persons
+plus ``net_migration_rate`` times the population. Unless set, that rate is derived at start-up
+from data: the region's observed mean yearly growth 2016-2021 (municipal totals) minus the
+model's own expected natural balance (births minus deaths per person) in the starting
+population. In-migrant households copy the composition of households drawn from this year's
+out-migrants (so in- and out-migration share an age profile); they then choose a place like
+any mover, without a distance term, and arrive only if they find a vacant dwelling.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import data
+from .household import Households, Persons, Population
+
+AGE_EDGES = (30, 45, 65)
+
+
+def observed_growth_rate(first: int = 2016, last: int = 2021) -> float:
+    """Mean yearly growth of the region's population between two years (data)."""
+    m = data.municipal_population()
+    tot = m.groupby("year")["population_1jan"].sum()
+    return float((tot[last] / tot[first]) ** (1.0 / (last - first)) - 1.0)
+
+
+def emigrate(pop: Population, head_age: np.ndarray, rates: tuple[float, ...], n_places: int,
+             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, Population]:
+    """Choose the households leaving the region this year.
+
+    They are not removed here (the model removes them with the year's other departures, in
+    one compaction); they are marked unhoused so their dwellings count as vacant.
+
+    Returns:
+        (leave, persons out per place, the leaving households as a separate table).
+    """
+    hh = pop.households
+    band = np.searchsorted(np.asarray(AGE_EDGES), head_age, side="right")
+    leave = hh.housed & (rng.random(len(hh)) < np.asarray(rates)[band])
+    p = pop.persons
+    gone = leave[p.hh]
+    out = np.bincount(hh.place[p.hh[gone]], minlength=n_places)
+    rows = np.flatnonzero(leave)
+    remap = np.full(len(hh), -1, np.int64)
+    remap[rows] = np.arange(len(rows))
+    leavers_p = p.take(gone)
+    leavers_p.hh = remap[leavers_p.hh].astype(np.int32)
+    leavers = Population(hh.take(rows), leavers_p, next_hid=0)
+    hh.housed[rows] = False
+    return leave, out, leavers
+
+
+def immigrants(pop: Population, template: Population, n_persons: int,
+               rng: np.random.Generator) -> np.ndarray:
+    """Append in-migrant households (unhoused, place 0) copying ``template`` households.
+
+    Returns the household rows added. If there is no template (no out-migrants), households
+    of the current population with a head under 45 are copied instead.
+    """
+    if n_persons <= 0:
+        return np.zeros(0, np.int64)
+    if len(template.households) == 0:
+        src_rows = np.flatnonzero(pop.head_age() < 45)
+        template = pop
+    else:
+        src_rows = np.arange(len(template.households))
+    if len(src_rows) == 0:
+        return np.zeros(0, np.int64)
+    size = np.bincount(template.persons.hh, minlength=len(template.households))[src_rows]
+    mean = max(size.mean(), 1.0)
+    k = int(np.ceil(n_persons / mean * 1.2)) + 1
+    pick = src_rows[rng.integers(0, len(src_rows), k)]
+    sizes = np.bincount(template.persons.hh, minlength=len(template.households))[pick]
+    keep = np.cumsum(sizes) <= n_persons
+    if not keep.any():
+        keep[0] = True
+    pick = pick[keep]
+    # copy members of each picked household
+    tp = template.persons
+    order = np.argsort(tp.hh, kind="stable")
+    starts = np.searchsorted(tp.hh[order], pick)
+    counts = np.bincount(tp.hh, minlength=len(template.households))[pick]
+    member_idx = order[np.repeat(starts, counts) + _ramp(counts)]
+    new_rows = np.arange(len(pop.households), len(pop.households) + len(pick))
+    newp = tp.take(member_idx)
+    newp.hh = np.repeat(new_rows, counts).astype(np.int32)
+    newp.workplace = np.full(len(newp), -1, np.int32)
+    newp.employed = newp.employed.copy()
+    th = template.households
+    pop.households.extend(Households(
+        place=np.zeros(len(pick), np.int32), hid=pop.new_hids(len(pick)),
+        car=th.car[pick].copy(), renter=th.renter[pick].copy(),
+        years=np.zeros(len(pick), np.int16), housed=np.zeros(len(pick), bool)))
+    pop.persons.extend(newp)
+    return new_rows
+
+
+def _ramp(counts: np.ndarray) -> np.ndarray:
+    """0..c-1 for each c in counts, concatenated."""
+    total = int(counts.sum())
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.arange(total) - starts
+
+
+def natural_balance_rate(pop: Population, death: np.ndarray, birth: np.ndarray) -> float:
+    """Expected (births - deaths) per person in one year for ``pop``."""
+    p = pop.persons
+    deaths = death[p.sex, np.minimum(p.age + 1, 110)].sum()
+    births = birth[np.minimum(p.age + 1, 110)][p.sex == 1].sum()
+    return float((births - deaths) / max(len(p), 1))
+
+
+__all__ = ["emigrate", "immigrants", "natural_balance_rate", "observed_growth_rate",
+           "Persons"]

@@ -1,0 +1,313 @@
+"""All model parameters in one validated, documented set.
+
+Every field says where its default comes from: ``data:`` (derived from a file in ``data/``),
+``lit:`` (a published figure) or ``assumption:`` (a modelling choice to be calibrated in the
+calibration issue). Ranges (``ge``/``le``) are the plausible bounds used for validation and,
+later, sensitivity analysis. Parameter files are TOML with the same nesting, e.g.::
+
+    [relocation]
+    distance_decay_per_km = [0.05, 0.10, 0.08, 0.12]
+
+Unknown keys are rejected so that a misspelt parameter never silently does nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+#: Life stages of a household (index order used by every per-stage parameter).
+STAGES = ("young", "family", "adult", "senior")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PopulationParams(_Strict):
+    """How the synthetic population is built from the shipped tables."""
+
+    couple_share_by_age: tuple[float, float, float, float, float] = Field(
+        (0.20, 0.70, 0.80, 0.70, 0.35),
+        description="assumption: share of women living with a partner at ages 18-24, 25-34, "
+        "35-64, 65-79, 80+ (men are paired to them); to be calibrated.",
+    )
+    partner_age_gap: int = Field(
+        2, ge=0, le=10, description="assumption: man's age minus woman's age in a couple."
+    )
+    mother_age_min: int = Field(18, ge=14, le=25, description="assumption: youngest mother age.")
+    mother_age_max: int = Field(49, ge=40, le=55, description="data: oldest ASFR age group 45-49.")
+    share_18_21_with_parents: float = Field(
+        0.5, ge=0, le=1, description="assumption: single 18-21-year-olds still living at home."
+    )
+    employment_rate_by_age: tuple[float, float, float] = Field(
+        (0.60, 0.80, 0.55),
+        description="assumption: employed share at ages 18-24, 25-59, 60-retirement.",
+    )
+    car_share: tuple[float, float] = Field(
+        (0.90, 0.60),
+        description="assumption: households with a car in open countryside and in the largest "
+        "town (Aarhus); log-linear in place size in between.",
+    )
+    renter_share: tuple[float, float] = Field(
+        (0.15, 0.55),
+        description="assumption: renting households in open countryside and in the largest town.",
+    )
+
+
+class DemographyParams(_Strict):
+    """Births, deaths, leaving home, employment."""
+
+    mortality_year: int = Field(
+        2012, ge=2000, le=2012, description="data: year of the Danish age-sex death rates used."
+    )
+    mortality_improvement: float = Field(
+        0.015, ge=0.0, le=0.04,
+        description="assumption: yearly fall of death rates after mortality_year (Danish "
+        "life expectancy has risen about 0.2 years per year).",
+    )
+    fertility_multiplier: float = Field(
+        1.0, ge=0.5, le=1.5, description="scenario knob on the 2020 age-specific fertility rates."
+    )
+    leave_home_rate: float = Field(
+        0.30, ge=0.0, le=1.0, description="assumption: yearly chance a child aged 18+ leaves home."
+    )
+    leave_home_max_age: int = Field(
+        29, ge=20, le=40, description="assumption: a child at home this old always leaves."
+    )
+    retirement_age: int = Field(
+        67, ge=60, le=75, description="lit: Danish state pension age from 2022."
+    )
+    employment_entry_rate: float = Field(
+        0.25, ge=0, le=1, description="assumption: yearly chance a non-employed adult finds work."
+    )
+    employment_exit_rate: float = Field(
+        0.05, ge=0, le=1, description="assumption: yearly chance an employed adult stops working."
+    )
+
+
+class MigrationParams(_Strict):
+    """Exchange with the rest of Denmark and abroad."""
+
+    emigration_rate_by_age: tuple[float, float, float, float] = Field(
+        (0.07, 0.03, 0.012, 0.008),
+        description="assumption: yearly chance a household leaves the region, by head age "
+        "18-29, 30-44, 45-64, 65+ (young adults leave most).",
+    )
+    net_migration_rate: float | None = Field(
+        None, ge=-0.05, le=0.05,
+        description="data: net in-migration per person per year. None derives it at start-up "
+        "from the observed 2016-2021 regional growth minus the model's natural balance.",
+    )
+
+
+class ServiceParams(_Strict):
+    """Service catchments, closure and opening (per kind: grocer, school, doctor, pharmacy)."""
+
+    infer_min_town_pop: tuple[int, int, int, int] = Field(
+        (600, 1000, 2000, 4000),
+        description="assumption: every town at least this big has at least one of the kind "
+        "(OSM 2019 nodes miss most services mapped as buildings). Grocer: Dagrofa's "
+        "600-inhabitant pledge (calibration_figures.csv).",
+    )
+    viability_threshold: tuple[int, int, int, int] = Field(
+        (600, 100, 1600, 5000),
+        description="catchment below which a service is unviable: grocer persons (lit: Dagrofa "
+        "600; range up to ~5,000 for discount chains), school pupils aged 6-15 (assumption), "
+        "doctor persons per clinic (assumption: about one GP list), pharmacy persons (assumption).",
+    )
+    opening_factor: float = Field(
+        2.0, ge=1.0, le=5.0,
+        description="assumption: a place gets a new service when its would-be catchment exceeds "
+        "this multiple of the viability threshold (hysteresis).",
+    )
+    closure_years: int = Field(
+        3, ge=1, le=10,
+        description="assumption: consecutive unviable years before a unit may close.",
+    )
+    closure_hazard: float = Field(
+        0.3, ge=0.0, le=1.0,
+        description="assumption: yearly chance that a unit unviable for closure_years closes "
+        "(owners hold on for different lengths of time).",
+    )
+
+
+class RelocationParams(_Strict):
+    """Who moves and where to (multinomial logit over all places)."""
+
+    move_rate: tuple[float, float, float, float] = Field(
+        (0.25, 0.08, 0.07, 0.04),
+        description="assumption: base yearly moving chance per stage (young, family, adult, "
+        "senior); DST: movers concentrate at ages 20-29.",
+    )
+    dissatisfaction_gain: float = Field(
+        0.5, ge=0.0, le=5.0,
+        description="assumption: how strongly a poor current place raises the moving chance.",
+    )
+    distance_decay_per_km: tuple[float, float, float, float] = Field(
+        (0.09, 0.16, 0.14, 0.18),
+        description="assumption, tuned so that about 57% of moves are under 10 km (DST): "
+        "utility lost per km from the current home, per stage.",
+    )
+    weights: dict[str, tuple[float, float, float, float]] = Field(
+        default_factory=lambda: {
+            "job_access": (0.6, 0.5, 0.5, 0.0),
+            "grocer": (0.2, 0.3, 0.3, 0.4),
+            "school": (0.0, 0.5, 0.0, 0.0),
+            "doctor": (0.0, 0.1, 0.1, 0.4),
+            "bus": (0.3, 0.1, 0.1, 0.3),
+            "nature": (0.1, 0.3, 0.3, 0.3),
+            "community": (0.1, 0.3, 0.2, 0.2),
+            "housing_cost": (1.5, 1.0, 1.0, 1.0),
+        },
+        description="assumption: weight of each utility term per stage (young, family, adult, "
+        "senior). Terms are registered in sim.utility; the bus term counts for car-less "
+        "households only, job access for households with a worker only.",
+    )
+    rounds: int = Field(
+        3, ge=1, le=10, description="rounds of re-choice for movers whose dwelling was taken."
+    )
+
+
+class HousingParams(_Strict):
+    """Dwellings, vacancies and the house-price index."""
+
+    initial_vacancy_rate: float = Field(
+        0.05, ge=0.0, le=0.3, description="assumption: vacant share of dwellings at start."
+    )
+    price_elasticity: float = Field(
+        0.10, ge=0.0, le=1.0,
+        description="assumption: yearly log price change per unit log(demand / vacancies).",
+    )
+    build_trigger_years: int = Field(
+        2, ge=1, le=10, description="assumption: years of excess demand before building."
+    )
+    build_rate: float = Field(
+        0.02, ge=0.0, le=0.2, description="assumption: new dwellings per year as share of stock."
+    )
+    derelict_vacancy: float = Field(
+        0.15, ge=0.0, le=1.0, description="assumption: vacancy rate counted as persistent decline."
+    )
+    derelict_years: int = Field(
+        3, ge=1, le=20, description="assumption: years of decline before dwellings go derelict."
+    )
+    derelict_rate: float = Field(
+        0.10, ge=0.0, le=1.0, description="assumption: share of vacant dwellings lost per year."
+    )
+
+
+class WorldParams(_Strict):
+    """Geography, travel and jobs."""
+
+    circuity: float = Field(
+        1.3, ge=1.0, le=2.0, description="lit: road distance / straight line (typically 1.2-1.4)."
+    )
+    car_speed_kmh: float = Field(60.0, ge=20, le=120, description="assumption: door-to-door.")
+    bus_speed_kmh: float = Field(30.0, ge=10, le=80, description="assumption: incl. stops.")
+    intra_place_km: float = Field(
+        2.0, ge=0.0, le=10.0, description="assumption: typical trip length inside one place."
+    )
+    commute_mean_km: float = Field(
+        21.5, ge=5, le=60,
+        description="data: mean home-work distance, DST Nyt Nov 2016; the workplace choice "
+        "decay is solved so simulated commutes match it.",
+    )
+    jobs_scaling_exponent: float = Field(
+        1.1, ge=0.8, le=1.4,
+        description="assumption/lit: jobs per place proportional to population**exponent "
+        "(urban scaling, Bettencourt et al. 2007 PNAS: 1.0-1.15).",
+    )
+    settlement_town_min: int = Field(
+        200, ge=0, le=1000, description="data/lit: DST urban-area threshold (200 inhabitants)."
+    )
+
+
+class Parameters(_Strict):
+    """The complete, validated parameter set of a run."""
+
+    base_year: int = Field(2021, description="data: year of the parish populations.")
+    end_year: int = Field(2050, ge=2022, le=2100, description="last simulated 1 January.")
+    scale: float = Field(
+        1.0, gt=0.0, le=1.0, description="share of households simulated (1.0 = one per household)."
+    )
+    population: PopulationParams = PopulationParams()
+    demography: DemographyParams = DemographyParams()
+    migration: MigrationParams = MigrationParams()
+    services: ServiceParams = ServiceParams()
+    relocation: RelocationParams = RelocationParams()
+    housing: HousingParams = HousingParams()
+    world: WorldParams = WorldParams()
+
+    @model_validator(mode="after")
+    def _check(self) -> Parameters:
+        if self.end_year <= self.base_year:
+            raise ValueError(f"end_year ({self.end_year}) must be after base_year ({self.base_year})")
+        return self
+
+    def resolved(self) -> dict[str, Any]:
+        """Plain dict of every value (defaults included), JSON-ready."""
+        return json.loads(self.model_dump_json())
+
+    def digest(self) -> str:
+        """SHA-256 of the resolved parameters (stable key order)."""
+        blob = json.dumps(self.resolved(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+    def with_overrides(self, **updates: Any) -> Parameters:
+        """Copy with top-level or nested overrides, re-validated."""
+        merged = _deep_merge(self.resolved(), updates)
+        return Parameters.model_validate(merged)
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+class ParameterFileError(ValueError):
+    """A parameter file could not be read or validated; the message names file, field, fix."""
+
+
+def format_validation_error(path: str | Path, err: ValidationError) -> str:
+    """One readable line per problem: file, field path, value, what is allowed."""
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{path}: unknown parameter '{loc}'; remove it or check the spelling "
+                         "(see `landsim run --help` and docs/ODD.md for the names)")
+        else:
+            lines.append(f"{path}: parameter '{loc}' = {e.get('input')!r}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def load_parameters(path: str | Path | None = None, **overrides: Any) -> Parameters:
+    """Read a TOML parameter file (optional) and apply overrides.
+
+    Raises:
+        ParameterFileError: With one line per problem, naming the file and the field.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ParameterFileError(f"{p}: file not found; give the path of a .toml file") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ParameterFileError(f"{p}: not valid TOML ({e}); fix the syntax") from None
+    data = _deep_merge(data, overrides)
+    try:
+        return Parameters.model_validate(data)
+    except ValidationError as e:
+        raise ParameterFileError(format_validation_error(path or "parameters", e)) from None

@@ -1,0 +1,260 @@
+"""Places: the region's parishes split into their towns and their open countryside.
+
+The 631 parishes (2021 population) are the backbone. Each gazetteer town is attached to the
+parish whose visual centre is nearest within its municipality. Town populations come, in this
+order, from dated Statistics Denmark urban-area figures quoted by web pages (the year nearest
+the base year, earlier year on a tie), then from GeoNames (year not stated). A town's known
+population is drawn from its own parish first and then from the nearest parishes of the same
+municipality, so a city like Aarhus absorbs the parishes it covers and totals never exceed the
+parishes' sum.
+
+Towns without a known population are **estimated** (``estimated=True``): in each parish the
+population left after known towns (the remainder) is split between the parish's unknown
+towns (share ``f``, equally) and its open countryside (``1 - f``). ``f`` is solved by
+bisection so that the region's share of people in open countryside and hamlets under 200
+inhabitants equals Denmark's 2019 landdistrikter share (DST, in
+``urban_size_class_denmark_quoted.csv``). An estimate can never exceed its parish: it is a
+share of the parish's remainder. Estimated hamlets under 200 inhabitants are open
+countryside by the DST definition, so they are folded into their parish's countryside place
+(column ``hamlets`` lists their names); known towns are kept whatever their size.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import data
+from .geo import pairwise_km, project
+
+log = logging.getLogger(__name__)
+
+#: Spellings that differ between DST (quoted pages) and the Stednavne gazetteer.
+NAME_ALIASES = {("Hov", 727): "Hou"}
+
+#: Denmark's population living in landdistrikter (<200 inhabitants) on 1 Jan 2019 (DST Nyt,
+#: urban_size_class_denmark_quoted.csv) - the numerator of the countryside share target.
+LANDDISTRIKTER_2019 = ("landdistrikter (<200)", 2019, "population")
+
+
+@dataclass(frozen=True)
+class PlaceBuild:
+    """Result of :func:`build_places`: the table plus the derivation's key figures."""
+
+    places: pd.DataFrame
+    town_share_of_remainder: float
+    countryside_share_target: float
+    allocation: pd.DataFrame  # place_id, parish_code, persons: where each place's people live
+
+
+def national_countryside_share() -> float:
+    """Denmark's 2019 share of people in landdistrikter (<200), from the shipped DST figures."""
+    path = data.data_dir() / "urban_size_class_denmark_quoted.csv"
+    cls = pd.read_csv(path)
+    area, year, measure = LANDDISTRIKTER_2019
+    row = cls[(cls["size_class"] == area) & (cls["year"].astype(str) == str(year)) & (cls["measure"] == measure)]
+    if row.empty:
+        raise data.DataError(f"{path}: no row for {area} {year} {measure}; restore the file")
+    nat = pd.read_csv(data.data_dir() / "denmark_population_age5_sex_1990_2025.csv")
+    total = nat.loc[nat["year"] == year, "population"].sum()
+    return float(row["value"].iloc[0]) / float(total)
+
+
+def _known_town_populations(towns: pd.DataFrame, base_year: int) -> pd.DataFrame:
+    """Pick one population per town: dated DST quote nearest base_year, else GeoNames."""
+    quotes = data.town_population_quotes().copy()
+    quotes["name"] = [NAME_ALIASES.get((n, int(m)), n)
+                      for n, m in zip(quotes["name"], quotes["municipality_code"], strict=True)]
+    quotes["dist"] = (quotes["year"] - base_year).abs() + (quotes["year"] > base_year) * 0.5
+    quotes = quotes.sort_values(["name", "municipality_code", "dist"])
+    best = quotes.drop_duplicates(["name", "municipality_code"], keep="first")
+
+    out = towns[["name", "municipality_code"]].copy()
+    out["pop_known"] = np.nan
+    out["pop_year"] = pd.Series([pd.NA] * len(out), dtype="Int64")
+    out["pop_source"] = ""
+    # duplicate names in one municipality: a quote goes to the copy in the bigger parish
+    key_order = towns.sort_values("parish_pop", ascending=False)
+    first_idx = key_order.drop_duplicates(["name", "municipality_code"]).set_index(
+        ["name", "municipality_code"]).index
+    first_rows = key_order.drop_duplicates(["name", "municipality_code"]).index
+    lookup = dict(zip(first_idx, first_rows, strict=True))
+    for _, q in best.iterrows():
+        row = lookup.get((q["name"], int(q["municipality_code"])))
+        if row is None:
+            continue
+        out.loc[row, "pop_known"] = q["population"]
+        out.loc[row, "pop_year"] = int(q["year"])
+        out.loc[row, "pop_source"] = f"DST urban area {int(q['year'])} via {q['source']}"
+    geon = towns["population"].notna() & out["pop_known"].isna() & ~towns["geonames_only"]
+    out.loc[geon, "pop_known"] = towns.loc[geon, "population"]
+    out.loc[geon, "pop_source"] = "GeoNames cities500 (year not stated)"
+    return out
+
+
+def build_places(base_year: int = 2021, town_min: int = 200) -> PlaceBuild:
+    """Build the place table (towns + open countryside per parish).
+
+    Args:
+        base_year: Reference year for choosing among dated town figures.
+        town_min: Inhabitants below which a place counts as open countryside (DST: 200).
+
+    Returns:
+        PlaceBuild with one row per place of positive population.
+    """
+    par = data.parishes().reset_index(drop=True)
+    px, py = project(par["lon_visual_centre"].to_numpy(), par["lat_visual_centre"].to_numpy())
+    st = data.settlements().reset_index(drop=True).copy()
+    st = st[st["municipality_code"].isin(par["municipality_code"].unique())].reset_index(drop=True)
+    sx, sy = project(st["lon"].to_numpy(), st["lat"].to_numpy())
+    st["geonames_only"] = st["coord_source"].str.startswith("GeoNames")
+
+    # attach each town to the nearest parish centre of its own municipality
+    d = pairwise_km(sx, sy, px, py)
+    same = st["municipality_code"].to_numpy()[:, None] == par["municipality_code"].to_numpy()[None]
+    d_same = np.where(same, d, np.inf)
+    st["parish_idx"] = d_same.argmin(axis=1)
+    st["parish_pop"] = par["population"].to_numpy()[st["parish_idx"]]
+
+    known = _known_town_populations(st, base_year)
+    st = st.join(known[["pop_known", "pop_year", "pop_source"]])
+
+    remaining = par["population"].to_numpy().astype(float).copy()
+    town_pop = np.zeros(len(st))
+    capped = np.zeros(len(st), bool)
+    alloc: list[tuple[int, int, float]] = []  # (town row, parish, persons)
+    order = st.index[st["pop_known"].notna()].to_numpy()
+    order = order[np.argsort(-st.loc[order, "pop_known"].to_numpy(), kind="stable")]
+    for i in order:
+        need = float(st.at[i, "pop_known"])
+        home = int(st.at[i, "parish_idx"])
+        cand = np.where(same[i])[0]
+        cand = cand[np.argsort(d[i, cand], kind="stable")]
+        cand = np.concatenate([[home], cand[cand != home]])
+        for p in cand:
+            take = min(need, remaining[p])
+            if take > 0:
+                alloc.append((int(i), int(p), take))
+            remaining[p] -= take
+            town_pop[i] += take
+            need -= take
+            if need <= 0:
+                break
+        capped[i] = need > 0.5
+
+    unknown = st["pop_known"].isna().to_numpy()
+    n_unknown = np.bincount(st["parish_idx"][unknown], minlength=len(par))
+    share_target = national_countryside_share()
+    total = par["population"].sum()
+
+    def rural_share(f: float) -> float:
+        per_town = np.where(n_unknown > 0, f * remaining / np.maximum(n_unknown, 1), 0.0)
+        countryside = remaining - per_town * n_unknown
+        est = per_town[st["parish_idx"][unknown]]
+        small_known = town_pop[~unknown][town_pop[~unknown] < town_min].sum()
+        return (countryside.sum() + est[est < town_min].sum() + small_known) / total
+
+    lo, hi = 0.0, 1.0
+    if rural_share(0.0) <= share_target:
+        f = 0.0
+    else:
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if rural_share(mid) > share_target else (lo, mid)
+        f = (lo + hi) / 2
+    per_town = np.where(n_unknown > 0, f * remaining / np.maximum(n_unknown, 1), 0.0)
+    town_pop[unknown] = per_town[st["parish_idx"][unknown]]
+    countryside = remaining - per_town * n_unknown
+    # estimated hamlets under the DST town threshold are open countryside by definition:
+    # fold them into their parish's countryside place (their names are kept there)
+    hamlet = unknown & (town_pop < town_min)
+    countryside += np.bincount(st["parish_idx"][hamlet], weights=town_pop[hamlet],
+                               minlength=len(par))
+    hamlet_names = st[hamlet].groupby("parish_idx")["name"].agg(lambda s: "; ".join(sorted(s)))
+
+    towns = pd.DataFrame({
+        "name": st["name"], "kind": "town", "parish_idx": st["parish_idx"],
+        "x": sx, "y": sy, "lat": st["lat"], "lon": st["lon"],
+        "population": town_pop, "estimated": unknown,
+        "pop_source": np.where(unknown, f"estimated: share {f:.3f} of parish remainder",
+                               st["pop_source"]),
+        "pop_year": st["pop_year"], "capped": capped, "hamlets": "",
+    })[~hamlet]
+    rural = pd.DataFrame({
+        "name": par["parish_name"] + " (land)", "kind": "countryside",
+        "parish_idx": np.arange(len(par)), "x": px, "y": py,
+        "lat": par["lat_visual_centre"], "lon": par["lon_visual_centre"],
+        "population": countryside, "estimated": True,
+        "pop_source": "parish 2021 minus its towns",
+        "pop_year": pd.array([base_year] * len(par), dtype="Int64"), "capped": False,
+        "hamlets": hamlet_names.reindex(np.arange(len(par))).fillna("").to_numpy(),
+    })
+    towns_all_rows = np.flatnonzero(~hamlet)
+    places = pd.concat([towns, rural], ignore_index=True)
+    # where each place's people live, by parish (before integer rounding)
+    pos_of_town = {int(r): k for k, r in enumerate(towns_all_rows)}
+    est = np.flatnonzero(unknown & ~hamlet)
+    parts = [(pos_of_town[i], p, t) for i, p, t in alloc]
+    parts += [(pos_of_town[int(i)], int(st.at[i, "parish_idx"]), float(town_pop[i]))
+              for i in est]
+    parts += [(len(towns) + k, k, float(countryside[k])) for k in range(len(par))]
+    allocation = pd.DataFrame(parts, columns=["row", "parish_idx", "persons"])
+    muni = pd.factorize(par["municipality_code"].to_numpy()[places["parish_idx"]])[0]
+    places = _round_preserving_totals(places, muni)
+    keep = places["population"].to_numpy() > 0
+    new_id = np.cumsum(keep) - 1
+    allocation = allocation[keep[allocation["row"]] & (allocation["persons"] > 0)]
+    allocation = pd.DataFrame({
+        "place_id": new_id[allocation["row"]],
+        "parish_code": par["parish_code"].to_numpy()[allocation["parish_idx"]].astype(int),
+        "persons": allocation["persons"].to_numpy()})
+    places = places[keep].reset_index(drop=True)
+    pi = places["parish_idx"].to_numpy()
+    places["parish_code"] = par["parish_code"].to_numpy()[pi].astype(int)
+    places["parish_name"] = par["parish_name"].to_numpy()[pi]
+    places["municipality_code"] = par["municipality_code"].to_numpy()[pi].astype(int)
+    places["municipality"] = par["municipality"].to_numpy()[pi]
+    places["parish_mean_age"] = par["mean_age"].to_numpy()[pi]
+    places["place_id"] = np.arange(len(places))
+    log.info("built %d places (town share of parish remainder f=%.3f)", len(places), f)
+    return PlaceBuild(places, f, share_target, allocation.reset_index(drop=True))
+
+
+def _round_preserving_totals(places: pd.DataFrame, group: np.ndarray) -> pd.DataFrame:
+    """Integer populations whose sum per group (municipality) equals the real total.
+
+    Largest-remainder rounding: floor every value, then give one more person to the places
+    with the largest fractional parts until the group's total is met. Towns only draw from
+    parishes of their own municipality, so municipal totals are exact.
+    """
+    pop = places["population"].to_numpy()
+    base = np.floor(pop + 1e-9)
+    frac = pop - base
+    ng = int(group.max()) + 1
+    deficit = np.rint(np.bincount(group, weights=pop, minlength=ng)
+                      - np.bincount(group, weights=base, minlength=ng))
+    order = np.lexsort((-frac, group))
+    start = np.searchsorted(group[order], np.arange(ng))
+    rank = np.empty(len(pop), int)
+    rank[order] = np.arange(len(pop)) - start[group[order]]
+    out = places.copy()
+    out["population"] = (base + (rank < deficit[group])).astype(np.int64)
+    return out
+
+
+def settlement_class(pop: np.ndarray, kind_is_countryside: np.ndarray | None = None,
+                     town_min: int = 200) -> np.ndarray:
+    """Size class index per place (see :data:`SIZE_CLASSES`); under town_min = countryside."""
+    edges = np.array([town_min, 500, 1000, 2000, 5000, 10000])
+    cls = np.searchsorted(edges, pop, side="right")
+    if kind_is_countryside is not None:
+        cls = np.where(kind_is_countryside, 0, cls)
+    return cls
+
+
+#: Labels of the settlement size classes (index = value of :func:`settlement_class`).
+SIZE_CLASSES = ("open countryside", "<500", "500-999", "1,000-1,999", "2,000-4,999",
+                "5,000-9,999", ">=10,000")

@@ -1,0 +1,153 @@
+"""Write a run's results: Parquet tables, charts, CSV download and a provenance manifest.
+
+Results are written into a temporary folder next to the destination and moved into place
+only when everything is written, so a crashed or interrupted run never leaves a folder that
+looks complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import data
+from .checks import forum_figures
+from .model import RegionModel
+from .places import SIZE_CLASSES
+
+log = logging.getLogger(__name__)
+
+PACKAGES = ("numpy", "pandas", "mesa", "pyarrow", "pydantic", "scipy", "shapely", "pyproj",
+            "matplotlib")
+
+
+def git_commit() -> str:
+    """Commit of the working tree the code runs from ("unknown" outside git)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).resolve().parent, timeout=5, check=False)
+        commit = out.stdout.strip()
+        if out.returncode != 0 or not commit:
+            return "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5, check=False,
+                               cwd=Path(__file__).resolve().parent).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, landsim and the main libraries."""
+    out = {"python": platform.python_version()}
+    for name in ("landsim", *PACKAGES):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def data_fingerprint() -> dict[str, str]:
+    """SHA-256 of every shipped data file the model reads."""
+    out = {}
+    for name in sorted(set(data.FILES.values())):
+        p = data.data_dir() / name
+        out[name] = hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else "missing"
+    return out
+
+
+def places_table(model: RegionModel) -> pd.DataFrame:
+    """Static attributes of every place (for joining with place_year)."""
+    cols = ["place_id", "name", "kind", "parish_code", "parish_name", "municipality_code",
+            "municipality", "lat", "lon", "x", "y", "population", "estimated", "pop_source",
+            "hamlets"]
+    t = model.world.places[cols].rename(columns={"population": "population_2021_data"})
+    t = t.assign(nature=model.world.nature, community=model.world.community,
+                 bus_level=model.world.bus_level, jobs=model.world.jobs,
+                 jobs_30min_car=model.jobs30_car, jobs_45min_bus=model.jobs45_bus)
+    return t
+
+
+def manifest(model: RegionModel, run_name: str, extra: dict[str, Any] | None = None,
+             ) -> dict[str, Any]:
+    """Provenance of a run: parameters and hash, seed, commit, versions, data, checks."""
+    p = model.params
+    initial = model.place_rows[0]["population"].to_numpy() / p.scale
+    return {
+        "run_name": run_name,
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seed": model.seed_value,
+        "parameters_sha256": p.digest(),
+        "parameters": p.resolved(),
+        "git_commit": git_commit(),
+        "versions": versions(),
+        "data_sha256": data_fingerprint(),
+        "places": int(model.world.n),
+        "derived": {
+            "town_share_of_parish_remainder": model.world.town_share_of_remainder,
+            "countryside_share_target": model.world.countryside_share_target,
+            "commute_decay_per_km": model.world.commute_decay,
+            "net_migration_rate": model.net_migration_rate,
+        },
+        "initial_state": {
+            "data": forum_figures(model.world.places),
+            "simulated_full_scale": forum_figures(model.world.places, initial),
+        },
+        "size_classes": list(SIZE_CLASSES),
+        "timings_seconds": {k: round(v, 3) for k, v in model.timings.items()},
+        "note": "Counts in place_year/region_year are simulated agents; divide by "
+                "parameters.scale for full-scale estimates.",
+        **(extra or {}),
+    }
+
+
+def write_results(model: RegionModel, out_dir: str | Path, run_name: str,
+                  charts: bool = True, extra: dict[str, Any] | None = None) -> Path:
+    """Write all outputs of ``model`` to ``out_dir/run_name`` atomically.
+
+    Returns:
+        The final results folder.
+
+    Raises:
+        FileExistsError: If the destination exists (results are never overwritten).
+    """
+    out_dir = Path(out_dir)
+    final = out_dir / run_name
+    if final.exists():
+        raise FileExistsError(f"{final} already exists; choose another --name or remove it")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{run_name}.partial-", dir=out_dir))
+    try:
+        place_year = model.place_year()
+        region_year = model.region_year()
+        place_year.to_parquet(tmp / "place_year.parquet", index=False)
+        region_year.to_parquet(tmp / "region_year.parquet", index=False)
+        places_table(model).to_parquet(tmp / "places.parquet", index=False)
+        model.services.to_frame(model.world.places).to_parquet(tmp / "services.parquet",
+                                                               index=False)
+        region_year.to_csv(tmp / "region_year.csv", index=False)
+        if charts:
+            from .charts import write_charts
+            write_charts(model, place_year, region_year, tmp)
+        (tmp / "manifest.json").write_text(
+            json.dumps(manifest(model, run_name, extra), indent=2, ensure_ascii=False) + "\n",
+            encoding="utf-8")
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("results written to %s", final)
+    return final

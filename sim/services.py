@@ -1,0 +1,204 @@
+"""Services (grocer, school, doctor, pharmacy): catchments, closure and opening.
+
+Each service unit sits in a place. Every year a place's residents use the nearest place with
+an open unit of each kind (by road distance); a unit's catchment is that population shared
+equally among the open units of its place (schools count children aged 6-15). A unit whose
+catchment stays below the kind's viability threshold for ``closure_years`` consecutive years
+may close: each year after that it closes with probability ``closure_hazard`` (at most one
+per place and kind per year, the weakest first). A place without
+the kind opens one unit when its would-be catchment exceeds ``opening_factor`` times the
+threshold (the best such place per municipality and kind per year).
+
+Starting units: OpenStreetMap 2019 nodes attached to the nearest place of their municipality
+(a lower bound: buildings mapped as polygons are missing), plus one inferred unit in every
+town at least ``infer_min_town_pop`` big that has none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import data
+from .params import ServiceParams
+from .world import World, _attach_points
+
+KINDS = ("grocer", "school", "doctor", "pharmacy")
+OSM_TAGS = {
+    "grocer": ("shop=supermarket", "shop=convenience"),
+    "school": ("amenity=school",),
+    "doctor": ("amenity=doctors", "amenity=clinic"),
+    "pharmacy": ("amenity=pharmacy",),
+}
+ORIGINS = ("osm", "inferred", "opened")
+
+
+@dataclass
+class Services:
+    """Columnar table of service units (one row per unit, never removed: closed units stay).
+
+    Attributes:
+        kind: Index into :data:`KINDS`.
+        place: Place index.
+        open: Whether the unit is open.
+        below: Consecutive years below the viability threshold.
+        origin: Index into :data:`ORIGINS`.
+        opened_year: Year opened (0 for units present at the start).
+        closed_year: Year closed (0 while open).
+        catchment: Last computed catchment (persons, or pupils for schools), full scale.
+    """
+
+    kind: np.ndarray
+    place: np.ndarray
+    open: np.ndarray
+    below: np.ndarray
+    origin: np.ndarray
+    opened_year: np.ndarray
+    closed_year: np.ndarray
+    catchment: np.ndarray
+
+    def open_count(self, n_places: int) -> np.ndarray:
+        """Open units per place and kind, shape (n_places, len(KINDS))."""
+        out = np.zeros((n_places, len(KINDS)), np.int32)
+        np.add.at(out, (self.place[self.open], self.kind[self.open]), 1)
+        return out
+
+    def to_frame(self, places: pd.DataFrame) -> pd.DataFrame:
+        """Readable table of all units."""
+        return pd.DataFrame({
+            "kind": np.array(KINDS)[self.kind], "place_id": self.place,
+            "place": places["name"].to_numpy()[self.place], "open": self.open,
+            "origin": np.array(ORIGINS)[self.origin], "opened_year": self.opened_year,
+            "closed_year": self.closed_year, "catchment": self.catchment,
+        })
+
+    def _append(self, kind: np.ndarray, place: np.ndarray, origin: int, year: int) -> None:
+        n = len(kind)
+        self.kind = np.concatenate([self.kind, kind.astype(np.int8)])
+        self.place = np.concatenate([self.place, place.astype(np.int32)])
+        self.open = np.concatenate([self.open, np.ones(n, bool)])
+        self.below = np.concatenate([self.below, np.zeros(n, np.int16)])
+        self.origin = np.concatenate([self.origin, np.full(n, origin, np.int8)])
+        self.opened_year = np.concatenate([self.opened_year, np.full(n, year, np.int32)])
+        self.closed_year = np.concatenate([self.closed_year, np.zeros(n, np.int32)])
+        self.catchment = np.concatenate([self.catchment, np.zeros(n, np.float64)])
+
+
+def initial_services(world: World, params: ServiceParams,
+                     users_by_kind: list[np.ndarray] | None = None) -> Services:
+    """OSM 2019 units plus inferred units.
+
+    Inferred: one unit in every town above ``infer_min_town_pop`` that has none; then, if
+    ``users_by_kind`` is given, the opening rule is applied until no place qualifies, so
+    the start is a state the model's own rules would keep (no burst of openings in the first
+    simulated years just because OSM misses buildings).
+    """
+    osm = data.services_osm()
+    kinds, places = [], []
+    for k, tags in enumerate(KINDS):
+        pts = osm[osm["osm_tag"].isin(OSM_TAGS[tags])]
+        idx = _attach_points(pts, world.places)
+        kinds.append(np.full(len(idx), k))
+        places.append(idx)
+    s = Services(*(np.zeros(0, t) for t in (np.int8, np.int32, bool, np.int16, np.int8,
+                                             np.int32, np.int32, np.float64)))
+    s._append(np.concatenate(kinds), np.concatenate(places), ORIGINS.index("osm"), 0)
+    pop = world.places["population"].to_numpy()
+    is_town = world.places["kind"].to_numpy() == "town"
+    have = s.open_count(world.n)
+    for k in range(len(KINDS)):
+        need = is_town & (pop >= params.infer_min_town_pop[k]) & (have[:, k] == 0)
+        where = np.flatnonzero(need)
+        s._append(np.full(len(where), k), where, ORIGINS.index("inferred"), 0)
+    if users_by_kind is not None:
+        for _ in range(200):
+            if open_new(world, s, params, users_by_kind, 0, ORIGINS.index("inferred")) == 0:
+                break
+    return s
+
+
+def catchments(world: World, services: Services, users: np.ndarray, kind: int) -> np.ndarray:
+    """Catchment of every unit of ``kind`` (zeros for other units).
+
+    Args:
+        world: Geography.
+        services: Units.
+        users: Users per place at full scale (persons, or pupils for schools).
+        kind: Kind index.
+    """
+    sel = services.open & (services.kind == kind)
+    out = np.zeros(len(services.kind))
+    if not sel.any():
+        return out
+    n_open = np.bincount(services.place[sel], minlength=world.n)
+    has = n_open > 0
+    cols = np.flatnonzero(has)
+    nearest = cols[world.dist_km[:, cols].argmin(axis=1)]
+    per_place = np.bincount(nearest, weights=users, minlength=world.n)
+    out[sel] = per_place[services.place[sel]] / n_open[services.place[sel]]
+    return out
+
+
+def update_services(world: World, services: Services, params: ServiceParams,
+                    users_by_kind: list[np.ndarray], year: int,
+                    rng: np.random.Generator) -> dict[str, int]:
+    """One year of closures and openings; returns counts for the log/outputs.
+
+    Args:
+        world: Geography.
+        services: Units, updated in place.
+        params: Thresholds.
+        users_by_kind: For each kind, users per place at full scale.
+        year: Current year (recorded on opened/closed units).
+        rng: The services stream (closure of long-unviable units is a yearly hazard).
+    """
+    closed = 0
+    for k in range(len(KINDS)):
+        users = users_by_kind[k]
+        thr = params.viability_threshold[k]
+        c = catchments(world, services, users, k)
+        sel = services.open & (services.kind == k)
+        services.catchment[sel] = c[sel]
+        low = sel & (c < thr)
+        services.below[sel & ~low] = 0
+        services.below[low] += 1
+        due = low & (services.below >= params.closure_years)
+        due = np.flatnonzero(due & (rng.random(len(due)) < params.closure_hazard))
+        if len(due):
+            # one closure per place: the unit with the smallest catchment
+            order = due[np.lexsort((c[due], services.place[due]))]
+            first = np.unique(services.place[order], return_index=True)[1]
+            shut = order[first]
+            services.open[shut] = False
+            services.closed_year[shut] = year
+            closed += len(shut)
+    opened = open_new(world, services, params, users_by_kind, year, ORIGINS.index("opened"))
+    return {"closed": closed, "opened": opened}
+
+
+def open_new(world: World, services: Services, params: ServiceParams,
+             users_by_kind: list[np.ndarray], year: int, origin: int) -> int:
+    """Open one unit in the best qualifying place per municipality and kind; returns count.
+
+    A place qualifies when it lacks the kind and the users nearer to it than to any open unit
+    (its would-be catchment) reach ``opening_factor`` times the viability threshold.
+    """
+    muni = world.places["municipality_code"].to_numpy()
+    opened = 0
+    for k in range(len(KINDS)):
+        thr = params.viability_threshold[k]
+        sel = services.open & (services.kind == k)
+        has = np.bincount(services.place[sel], minlength=world.n) > 0
+        near = world.nearest_km(has)
+        closer = (world.dist_km < near[:, None]).astype(np.float32)  # (residence, candidate)
+        would = users_by_kind[k].astype(np.float32) @ closer
+        cand = np.flatnonzero(~has & (would >= params.opening_factor * thr))
+        if len(cand):
+            order = cand[np.argsort(-would[cand], kind="stable")]
+            first = np.unique(muni[order], return_index=True)[1]
+            new = order[first]
+            services._append(np.full(len(new), k), new, origin, year)
+            opened += len(new)
+    return opened
