@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import multiprocessing as mp
 import os
@@ -59,6 +60,15 @@ def _peak_mb() -> float:
     return rss / 1024.0 if sys.platform != "darwin" else rss / 2**20
 
 
+def sim_digest() -> str:
+    """Short SHA-256 of the source of ``sim/`` (to tell whether the code changed mid-run)."""
+    h = hashlib.sha256()
+    for f in sorted((ROOT / "sim").glob("*.py")):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def run_once(scale: float, end_year: int, seed: int) -> dict[str, Any]:
     """One timed run (meant to be called in a fresh process).
 
@@ -71,6 +81,7 @@ def run_once(scale: float, end_year: int, seed: int) -> dict[str, Any]:
         Seconds of world build, model init and stepping, household-years per second,
         per-process seconds and peak memory.
     """
+    digest = sim_digest()
     params = Parameters(scale=scale, end_year=end_year)
     t0 = time.perf_counter()
     world = get_world(params)
@@ -91,6 +102,9 @@ def run_once(scale: float, end_year: int, seed: int) -> dict[str, Any]:
     timings.update({k: float(v) for k, v in model.timings.items() if k not in timings})
     return {
         "seed": seed,
+        "sim_digest": digest,
+        "sim_digest_after": sim_digest(),
+        "load_avg_1min_end": os.getloadavg()[0],
         "world_s": t1 - t0,
         "init_s": t2 - t1,
         "init_total_s": t2 - t0,
@@ -115,6 +129,7 @@ def run_naive(scale: float, sample: int, reps: int, seed: int) -> dict[str, Any]
     t0 = time.perf_counter()
     inputs = naive_mesa.build_inputs(scale, seed)
     res = naive_mesa.compare(inputs, sample=sample, reps=reps, seed=seed)
+    res["sim_digest"] = sim_digest()
     res["inputs_build_s"] = time.perf_counter() - t0
     res["peak_rss_mb"] = _peak_mb()
     return res
@@ -182,7 +197,9 @@ def format_table(result: dict[str, Any]) -> str:
         f"({meta['years']} steps), {meta['repeats']} repeats, each in a fresh process",
         f"machine: {meta['machine']['cpus']} cpus ({meta['machine']['cpu']}), "
         f"{meta['machine']['memory_gb']} GB; python {meta['machine']['python']}, "
-        f"numpy {meta['machine']['numpy']}, mesa {meta['machine']['mesa']}",
+        f"numpy {meta['machine']['numpy']}, mesa {meta['machine']['mesa']}; load average "
+        f"{meta['load_avg_1min']['start']:.2f} at start, {meta['load_avg_1min']['end']:.2f} at end "
+        "(> 0.2 before the run means other work shares the cpus)",
         "",
         f"{'metric':<34}{'median':>14}{'min':>14}{'max':>14}  target",
         "-" * 100,
@@ -209,6 +226,12 @@ def format_table(result: dict[str, Any]) -> str:
         ok = naive["ratio"] >= TARGET_RATIO
         lines.append(f"  ratio vs target: {naive['ratio']:.1f}x >= {TARGET_RATIO:.0f}x "
                      f"{'met' if ok else 'NOT met'}")
+        model_rel = s["relocation_households_per_s"]["median"]
+        lines.append(f"  whole relocation process of the model (above) vs naive: "
+                     f"{model_rel / naive['naive']['households_per_s']:.1f}x")
+    if len(set(result["meta"]["sim_digests"])) > 1:
+        lines.append("\nWARNING: sim/ changed during the benchmark (digests "
+                     f"{', '.join(result['meta']['sim_digests'])}); figures mix code versions")
     return "\n".join(lines)
 
 
@@ -234,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     base_year = Parameters().base_year
     Parameters(scale=args.scale, end_year=args.end_year)  # validate before spawning
     runs = []
+    load_start = os.getloadavg()[0]
     t_all = time.perf_counter()
     for r in range(args.repeats):
         seed = args.seed + r if args.vary_seeds else args.seed
@@ -252,8 +276,12 @@ def main(argv: list[str] | None = None) -> int:
         "meta": {"scale": args.scale, "base_year": base_year, "end_year": args.end_year,
                  "years": args.end_year - base_year, "repeats": args.repeats,
                  "seeds": [r["seed"] for r in runs], "machine": machine(),
+                 "sim_digests": sorted({d for r in runs
+                                        for d in (r["sim_digest"], r["sim_digest_after"])}
+                                       | ({naive["sim_digest"]} if naive else set())),
                  "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                 "wall_s": time.perf_counter() - t_all},
+                 "wall_s": time.perf_counter() - t_all,
+                 "load_avg_1min": {"start": load_start, "end": os.getloadavg()[0]}},
         "targets": {"household_years_per_s": TARGET_HHY_PER_S,
                     "household_years_per_s_goal": GOAL_HHY_PER_S,
                     "peak_rss_mb": TARGET_PEAK_MB, "naive_ratio": TARGET_RATIO},

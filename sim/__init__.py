@@ -12,16 +12,16 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .checks import forum_figures  # noqa: E402
-from .data import DataError  # noqa: E402
-from .household import Household, Households, Persons, Population  # noqa: E402
-from .model import RegionModel, get_world  # noqa: E402
-from .params import ParameterFileError, Parameters, load_parameters  # noqa: E402
-from .places import SIZE_CLASSES, build_places  # noqa: E402
-from .results import write_results  # noqa: E402
-from .rng import Streams  # noqa: E402
-from .utility import TERMS, TermContext, register_term  # noqa: E402
-from .world import World, build_world  # noqa: E402
+from .checks import forum_figures
+from .data import DataError
+from .household import Household, Households, Persons, Population
+from .model import RegionModel, get_world
+from .params import ParameterFileError, Parameters, load_parameters
+from .places import SIZE_CLASSES, build_places
+from .results import write_results
+from .rng import Streams
+from .utility import TERMS, TermContext, register_term
+from .world import World, build_world
 
 __all__ = [
     "SIZE_CLASSES",

@@ -16,14 +16,14 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.collections import PolyCollection  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.collections import PolyCollection
 
-from . import data  # noqa: E402
-from .places import SIZE_CLASSES  # noqa: E402
-from .services import KINDS  # noqa: E402
+from . import data
+from .places import SIZE_CLASSES
+from .services import KINDS
 
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
              "#000000")
@@ -57,7 +57,8 @@ def change_map(places: pd.DataFrame, place_year: pd.DataFrame, path: Path) -> No
     first, last = place_year["year"].min(), place_year["year"].max()
     a = place_year[place_year["year"] == first].set_index("place_id")["population"]
     b = place_year[place_year["year"] == last].set_index("place_id")["population"]
-    a, b = a.reindex(places["place_id"]).to_numpy(float), b.reindex(places["place_id"]).to_numpy(float)
+    a = a.reindex(places["place_id"]).to_numpy(float)
+    b = b.reindex(places["place_id"]).to_numpy(float)
     change = np.where(a > 0, (b - a) / np.maximum(a, 1), 0.0) * 100
     fig, ax = plt.subplots(figsize=(7, 7.5), dpi=120)
     rings = [r for f in data.boundaries()["features"] for r in _rings(f["geometry"])]

@@ -28,9 +28,9 @@ def forum_figures(places: pd.DataFrame, population: np.ndarray | None = None) ->
     under10 = countryside | (pop < 10_000)
     under2 = countryside | (pop < 2_000)
     return {
-        "total": int(round(pop.sum())),
-        "countryside_and_towns_under_10000": int(round(pop[under10].sum())),
-        "countryside_and_towns_under_2000": int(round(pop[under2].sum())),
+        "total": round(pop.sum()),
+        "countryside_and_towns_under_10000": round(pop[under10].sum()),
+        "countryside_and_towns_under_2000": round(pop[under2].sum()),
         "forum_under_10000": FORUM_UNDER_10000,
         "forum_under_2000": FORUM_UNDER_2000,
     }

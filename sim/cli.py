@@ -167,7 +167,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_check() -> int:
     """``landsim check``: the initial-state figures."""
-    from .checks import forum_figures, format_forum_figures
+    from .checks import format_forum_figures, forum_figures
     from .data import DataError
     from .places import build_places
 

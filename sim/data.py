@@ -28,6 +28,8 @@ FILES = {
     "fertility_summary": "denmark_fertility_summary.csv",
     "services": "services_osm_nodes_2019_midtjylland.csv",
     "boundaries": "municipalities_midtjylland.geojson",
+    "urban_classes": "urban_size_class_denmark_quoted.csv",
+    "national_population": "denmark_population_age5_sex_1990_2025.csv",
 }
 
 
@@ -57,7 +59,7 @@ def _read_csv(key: str, required: dict[str, str]) -> pd.DataFrame:
     """Read one CSV and check required columns and their kinds ('num' or 'str')."""
     p = _path(key)
     try:
-        df = pd.read_csv(p)
+        df = pd.read_csv(p, keep_default_na=False, na_values=[""])  # only empty = missing
     except Exception as e:  # pandas raises many kinds for unreadable files
         raise DataError(f"{p}: cannot be read as CSV ({e}); restore the shipped file") from None
     for col, kind in required.items():
@@ -113,7 +115,8 @@ def town_population_quotes() -> pd.DataFrame:
     b = quoted.assign(source=quoted["url"])[
         ["name", "municipality_code", "population", "year", "source"]]
     out = pd.concat([a, b], ignore_index=True)
-    return out.dropna(subset=["population"])
+    # undated quotes are not used: a figure must have a reference year to be chosen
+    return out.dropna(subset=["population", "year"])
 
 
 @cache
@@ -160,6 +163,20 @@ def services_osm() -> pd.DataFrame:
 
 
 @cache
+def urban_size_classes() -> pd.DataFrame:
+    """National figures by urban-area size class quoted from DST releases (long format)."""
+    return _read_csv("urban_classes", {"area": "str", "size_class": "str", "year": "str",
+                                       "measure": "str", "value": "num"})
+
+
+@cache
+def national_population() -> pd.DataFrame:
+    """Denmark's population by sex and 5-year age group, 1990-2025."""
+    return _read_csv("national_population", {"year": "num", "sex": "str",
+                                             "population": "num"})
+
+
+@cache
 def boundaries() -> dict:
     """Municipality boundaries as a GeoJSON FeatureCollection (WGS84)."""
     p = _path("boundaries")
@@ -175,5 +192,6 @@ def boundaries() -> dict:
 def clear_cache() -> None:
     """Forget loaded tables (tests that swap ``$LANDSIM_DATA`` call this)."""
     for f in (parishes, settlements, town_population_quotes, municipal_population, age_sex_2014,
-              mortality, fertility, fertility_summary, services_osm, boundaries):
+              mortality, fertility, fertility_summary, services_osm, boundaries,
+              urban_size_classes, national_population):
         f.cache_clear()

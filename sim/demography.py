@@ -69,13 +69,48 @@ class DemographyResult:
     parent_hid: np.ndarray  # household id each leaver came from (to return to if unhoused)
 
 
+def form_unions(pop: Population, params: DemographyParams, rng: np.random.Generator,
+                alive: np.ndarray | None = None) -> int:
+    """Pair adults living alone into couples within their place; returns the number of unions.
+
+    Seekers are housed one-person households aged 20-59 (probability ``union_rate``); within
+    each place women and men are matched by age rank, and the man moves into the woman's
+    household (his household is left empty and removed with the year's compaction).
+    """
+    p = pop.persons
+    hh = pop.households
+    alive = np.ones(len(p), bool) if alive is None else alive
+    size = np.bincount(p.hh[alive], minlength=len(hh))
+    alone = alive & (size[p.hh] == 1) & hh.housed[p.hh] & (p.age >= 20) & (p.age < 60)
+    seek = np.flatnonzero(alone & (rng.random(len(p)) < params.union_rate))
+    if len(seek) == 0:
+        return 0
+    place = hh.place[p.hh[seek]]
+    women = seek[p.sex[seek] == 1]
+    men = seek[p.sex[seek] == 0]
+    n = int(place.max()) + 1
+    pw, pm = hh.place[p.hh[women]], hh.place[p.hh[men]]
+    k = np.minimum(np.bincount(pw, minlength=n), np.bincount(pm, minlength=n))
+    ow = np.lexsort((p.age[women] + rng.random(len(women)), pw))
+    om = np.lexsort((p.age[men] + rng.random(len(men)), pm))
+    women, men = women[ow], men[om]
+    pw, pm = pw[ow], pm[om]
+    rank_w = np.arange(len(women)) - np.searchsorted(pw, pw)
+    start_m = np.searchsorted(pm, np.arange(n))
+    ok = rank_w < k[pw]
+    wives = women[ok]
+    husbands = men[start_m[pw[ok]] + rank_w[ok]]
+    p.hh[husbands] = p.hh[wives]
+    return len(wives)
+
+
 def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_places: int,
          rng: np.random.Generator) -> DemographyResult:
     """Advance persons one year; returns events per place.
 
-    Order: ageing, deaths, births (to surviving women), leaving home (new single households,
-    not yet housed: relocation must find them a dwelling), employment changes. Households left
-    without members are removed.
+    Order: ageing, deaths, births (to surviving women), employment changes, leaving home (new
+    single households, not yet housed: relocation must find them a dwelling), unions of
+    adults living alone. Households left without members are removed.
     """
     p = pop.persons
     p.age = np.minimum(p.age + 1, 110).astype(np.int16)
@@ -122,6 +157,8 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
         years=np.zeros(n_new, np.int16), housed=np.zeros(n_new, bool)))
     p.hh[leavers] = new_rows
     p.child[leavers] = False
+
+    form_unions(pop, params, rng, alive=~dies[: len(p)])
 
     p.extend(babies)
     keep = np.ones(len(p), bool)

@@ -117,5 +117,10 @@ def natural_balance_rate(pop: Population, death: np.ndarray, birth: np.ndarray) 
     return float((births - deaths) / max(len(p), 1))
 
 
-__all__ = ["emigrate", "immigrants", "natural_balance_rate", "observed_growth_rate",
-           "Persons"]
+__all__ = [
+    "Persons",
+    "emigrate",
+    "immigrants",
+    "natural_balance_rate",
+    "observed_growth_rate",
+]

@@ -379,7 +379,7 @@ class RegionModel(mesa.Model):
                                self.params.world.settlement_town_min)
         by_class = np.bincount(cls, weights=persons, minlength=len(SIZE_CLASSES))
         row = {"year": self.year, "population": int(persons.sum()),
-               "households": int(len(hh)),
+               "households": len(hh),
                **{f"{k}_open": int(counts[:, i].sum()) for i, k in enumerate(KINDS)},
                **{f"{k}": int(np.asarray(v).sum()) for k, v in flows.items()},
                **{f"pop_{lbl}": int(v) for lbl, v in zip(SIZE_CLASSES, by_class, strict=True)},

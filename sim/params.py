@@ -80,6 +80,12 @@ class DemographyParams(_Strict):
     leave_home_max_age: int = Field(
         29, ge=20, le=40, description="assumption: a child at home this old always leaves."
     )
+    union_rate: float = Field(
+        0.10, ge=0.0, le=1.0,
+        description="assumption: yearly chance that an adult aged 20-59 living alone looks for a "
+        "partner; seekers of the other sex in the same place are paired by age rank and move "
+        "in together (one dwelling is freed).",
+    )
     retirement_age: int = Field(
         67, ge=60, le=75, description="lit: Danish state pension age from 2022."
     )
@@ -246,7 +252,8 @@ class Parameters(_Strict):
     @model_validator(mode="after")
     def _check(self) -> Parameters:
         if self.end_year <= self.base_year:
-            raise ValueError(f"end_year ({self.end_year}) must be after base_year ({self.base_year})")
+            raise ValueError(
+                f"end_year ({self.end_year}) must be after base_year ({self.base_year})")
         return self
 
     def resolved(self) -> dict[str, Any]:
@@ -303,7 +310,8 @@ def load_parameters(path: str | Path | None = None, **overrides: Any) -> Paramet
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ParameterFileError(f"{p}: file not found; give the path of a .toml file") from None
+            raise ParameterFileError(
+                f"{p}: file not found; give the path of a .toml file") from None
         except tomllib.TOMLDecodeError as e:
             raise ParameterFileError(f"{p}: not valid TOML ({e}); fix the syntax") from None
     data = _deep_merge(data, overrides)

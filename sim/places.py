@@ -52,13 +52,14 @@ class PlaceBuild:
 
 def national_countryside_share() -> float:
     """Denmark's 2019 share of people in landdistrikter (<200), from the shipped DST figures."""
-    path = data.data_dir() / "urban_size_class_denmark_quoted.csv"
-    cls = pd.read_csv(path)
+    path = data.data_dir() / data.FILES["urban_classes"]
+    cls = data.urban_size_classes()
     area, year, measure = LANDDISTRIKTER_2019
-    row = cls[(cls["size_class"] == area) & (cls["year"].astype(str) == str(year)) & (cls["measure"] == measure)]
+    row = cls[(cls["size_class"] == area) & (cls["year"].astype(str) == str(year))
+              & (cls["measure"] == measure)]
     if row.empty:
         raise data.DataError(f"{path}: no row for {area} {year} {measure}; restore the file")
-    nat = pd.read_csv(data.data_dir() / "denmark_population_age5_sex_1990_2025.csv")
+    nat = data.national_population()
     total = nat.loc[nat["year"] == year, "population"].sum()
     return float(row["value"].iloc[0]) / float(total)
 

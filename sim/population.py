@@ -133,8 +133,8 @@ def pair_couples(place: np.ndarray, age: np.ndarray, sex: np.ndarray, p: Populat
     k = np.minimum(nw, nm)
     noise_w = rng.random(len(women))
     noise_m = rng.random(len(men))
-    ow, rw = _rank_within(place[women], eff_age[women] + noise_w)
-    om, rm = _rank_within(place[men], eff_age[men] + noise_m)
+    _ow, rw = _rank_within(place[women], eff_age[women] + noise_w)
+    om, _rm = _rank_within(place[men], eff_age[men] + noise_m)
     men_sorted = men[om]
     start_m = np.concatenate([[0], np.cumsum(nm)[:-1]])
     ok = rw < k[place[women]]
@@ -271,17 +271,17 @@ def synthesize(world: World, params: Parameters, rng: np.random.Generator) -> Po
 
     persons = Persons(age=age, sex=sex, hh=hh_row.astype(np.int32), child=child,
                       employed=employed, workplace=workplace)
-    H = len(uniq)
+    n_hh = len(uniq)
     size_rank = np.log(np.maximum(pop_place, 1)) / np.log(pop_place.max())
     countryside = world.places["kind"].to_numpy() == "countryside"
     size_rank = np.where(countryside, 0.0, size_rank)
     car_p = pp.car_share[0] + (pp.car_share[1] - pp.car_share[0]) * size_rank
     rent_p = pp.renter_share[0] + (pp.renter_share[1] - pp.renter_share[0]) * size_rank
     households = Households(
-        place=hh_place.astype(np.int32), hid=np.arange(H, dtype=np.int64),
-        car=rng.random(H) < car_p[hh_place], renter=rng.random(H) < rent_p[hh_place],
-        years=np.zeros(H, np.int16), housed=np.ones(H, bool))
-    popn = Population(households, persons, next_hid=H)
+        place=hh_place.astype(np.int32), hid=np.arange(n_hh, dtype=np.int64),
+        car=rng.random(n_hh) < car_p[hh_place], renter=rng.random(n_hh) < rent_p[hh_place],
+        years=np.zeros(n_hh, np.int16), housed=np.ones(n_hh, bool))
+    popn = Population(households, persons, next_hid=n_hh)
     stage = popn.stage()
     rate = np.asarray(params.relocation.move_rate)[stage]
     years = rng.geometric(rate) - 1

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import Voronoi
 import shapely
+from scipy.spatial import Voronoi
 from shapely.geometry import Polygon, shape
 
 from . import data
@@ -89,8 +89,10 @@ def _parish_areas(par: pd.DataFrame, px: np.ndarray, py: np.ndarray) -> np.ndarr
     """Voronoi cells of the parish centres clipped to their municipality, in km²."""
     gj = data.boundaries()
     tf = _to_utm().transform
-    munis = {int(f["properties"]["code"]):
-             shapely.transform(shape(f["geometry"]), lambda c: np.column_stack(tf(c[:, 0], c[:, 1])))
+    def to_utm(c: np.ndarray) -> np.ndarray:
+        return np.column_stack(tf(c[:, 0], c[:, 1]))
+
+    munis = {int(f["properties"]["code"]): shapely.transform(shape(f["geometry"]), to_utm)
              for f in gj["features"]}
     pts = np.column_stack([px, py])
     far = np.array([[-1e7, -1e7], [-1e7, 1e7], [1e7, -1e7], [1e7, 1e7]])

@@ -30,7 +30,7 @@ def _exact_probs(origin, seg, kernels, values, vacant):
 @pytest.mark.parametrize("origin,seg", [(0, 0), (3, 9), (-1, 14)])
 def test_draw_matches_exact_logit_probabilities(origin, seg):
     """Rule: the two-level draw reproduces the logit probabilities (chi-square, 200k draws)."""
-    dist, kernels, values, vacant = _setup()
+    _dist, kernels, values, vacant = _setup()
     n = len(vacant)
     npad = kernels.shape[2]
     expv = np.zeros((16, npad), np.float32)
@@ -47,7 +47,7 @@ def test_draw_matches_exact_logit_probabilities(origin, seg):
 
 def test_draw_is_the_same_with_one_or_two_threads(monkeypatch):
     """Rule: threading is an implementation detail; the same stream gives the same draws."""
-    dist, kernels, values, vacant = _setup(n=300, seed=2)
+    _dist, kernels, values, vacant = _setup(n=300, seed=2)
     expv = np.zeros((16, kernels.shape[2]), np.float32)
     expv[:, :300] = np.exp(values - values.max(axis=1, keepdims=True)) * vacant
     origin = np.random.default_rng(1).integers(-1, 300, 5000)
@@ -72,7 +72,7 @@ def test_accept_never_exceeds_vacancies():
 
 def test_allocate_respects_vacancies_over_rounds():
     """Rule: after all rounds, arrivals per place <= vacancies plus dwellings freed there."""
-    dist, kernels, values, vacant = _setup(n=20, seed=3)
+    _dist, kernels, values, vacant = _setup(n=20, seed=3)
     vacant = np.full(20, 2)
     rng = np.random.default_rng(4)
     origin = rng.integers(0, 20, 500)

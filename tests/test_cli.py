@@ -1,0 +1,106 @@
+"""Command line: a small end-to-end run, atomic results, clear errors with exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+
+
+def _landsim(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def small_results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    r = _landsim("run", "--scale", "0.02", "--years", "2021-2024", "--seed", "4", "--out",
+                 str(out), "--name", "small")
+    assert r.returncode == 0, r.stderr
+    return out / "small", r
+
+
+def test_run_writes_every_output(small_results):
+    """Rule: a run writes tables, charts, a CSV download and a manifest, and nothing partial."""
+    folder, r = small_results
+    names = {p.name for p in folder.iterdir()}
+    assert {"place_year.parquet", "region_year.parquet", "places.parquet", "services.parquet",
+            "region_year.csv", "manifest.json", "population_by_size_class.png",
+            "population_change_map.png", "services_open.png"} <= names
+    assert not [p for p in folder.parent.iterdir() if "partial" in p.name]
+    py = pd.read_parquet(folder / "place_year.parquet")
+    assert sorted(py["year"].unique()) == [2021, 2022, 2023, 2024]
+    for png in folder.glob("*.png"):
+        assert png.stat().st_size > 10_000
+    assert str(folder) in r.stdout
+
+
+def test_manifest_records_provenance(small_results):
+    """Rule: the manifest has seed, resolved parameters and their hash, commit, versions, data."""
+    folder, _ = small_results
+    m = json.loads((folder / "manifest.json").read_text())
+    assert m["seed"] == 4 and m["parameters"]["scale"] == 0.02
+    assert len(m["parameters_sha256"]) == 64 and m["git_commit"]
+    assert m["versions"]["mesa"].startswith("3.3")
+    assert all(len(v) == 64 for v in m["data_sha256"].values())
+    assert m["initial_state"]["data"]["countryside_and_towns_under_10000"] > 500_000
+
+
+def test_same_seed_gives_identical_parquet_files(tmp_path):
+    """Rule: same seed and parameters -> byte-identical Parquet results."""
+    for name in ("a", "b"):
+        r = _landsim("run", "--scale", "0.01", "--years", "2023", "--seed", "9", "--out",
+                     str(tmp_path), "--name", name, "--no-charts")
+        assert r.returncode == 0, r.stderr
+    for f in ("place_year.parquet", "region_year.parquet", "services.parquet"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["run", "--scale", "0"], "--scale must be in (0, 1]"),
+    (["run", "--scale", "abc"], "--scale takes a number"),
+    (["run", "--years", "20x0"], "--years takes END or START-END"),
+    (["run", "--years", "2019-2030"], "must start at the base year 2021"),
+    (["run", "--seed", "-3"], "--seed takes a non-negative integer"),
+    (["run", "--params", "missing.toml"], "file not found"),
+    (["run", "--bogus"], "unrecognized arguments"),
+])
+def test_bad_arguments_give_one_line_and_exit_2(args, needle, capsys):
+    """Rule: bad input -> exit 2 and a single line naming the problem, no traceback."""
+    with pytest.raises(SystemExit) as e:
+        code = main(args)
+        raise SystemExit(code)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_bad_parameter_file_via_cli(tmp_path, capsys):
+    """Rule: a parameter file with an unknown key is rejected before any work, exit 2."""
+    f = tmp_path / "p.toml"
+    f.write_text("[relocation]\nspeed = 3\n")
+    assert main(["run", "--params", str(f), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown parameter 'relocation.speed'" in err and str(f) in err
+    assert not any(tmp_path.glob("run-*"))
+
+
+def test_existing_result_folder_is_not_overwritten(small_results, capsys):
+    """Rule: results are never overwritten; the user is told to pick another name."""
+    folder, _ = small_results
+    assert main(["run", "--scale", "0.01", "--out", str(folder.parent), "--name", "small"]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_help_teaches_and_check_prints_forum_figures():
+    """Rule: --help explains outputs and examples; `check` prints the initial-state figures."""
+    r = _landsim("run", "--help")
+    assert r.returncode == 0 and "place_year.parquet" in r.stdout and "Examples" in r.stdout
+    r = _landsim("check")
+    assert r.returncode == 0 and "forum: ~700,000" in r.stdout
