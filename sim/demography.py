@@ -81,8 +81,10 @@ def form_unions(pop: Population, params: DemographyParams, rng: np.random.Genera
     hh = pop.households
     alive = np.ones(len(p), bool) if alive is None else alive
     size = np.bincount(p.hh[alive], minlength=len(hh))
-    alone = alive & (size[p.hh] == 1) & hh.housed[p.hh] & (p.age >= 20) & (p.age < 60)
-    seek = np.flatnonzero(alone & (rng.random(len(p)) < params.union_rate))
+    # draw per household: a one-person household looks for a partner with union_rate
+    looking = (size == 1) & hh.housed & (rng.random(len(hh)) < params.union_rate)
+    seek = np.flatnonzero(alive & looking[p.hh])
+    seek = seek[(p.age[seek] >= 20) & (p.age[seek] < 60)]
     if len(seek) == 0:
         return 0
     place = hh.place[p.hh[seek]]
@@ -131,20 +133,25 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
         hh=p.hh[gives].copy(), child=np.ones(len(gives), bool),
         employed=np.zeros(len(gives), bool), workplace=np.full(len(gives), -1, np.int32))
 
-    # employment: retirement, exits, entries (working age, not at school age at home < 18)
-    working = (p.age >= 18) & (p.age < params.retirement_age)
-    u = rng.random(len(p))
-    p.employed &= working & ~(u < params.employment_exit_rate)
-    enter = working & ~p.employed & (u < params.employment_entry_rate)
-    p.employed |= enter
-    p.workplace[~p.employed] = -1
-    p.workplace[enter] = place[enter]  # provisional: the model redraws workplaces of entrants
+    # employment: retirement, exits, entries (working age, 18 to the pension age)
+    working = np.flatnonzero((p.age >= 18) & (p.age < params.retirement_age))
+    retired = np.flatnonzero(p.employed & (p.age >= params.retirement_age))
+    u = rng.random(len(working))
+    was = p.employed[working]
+    stop = working[was & (u < params.employment_exit_rate)]
+    enter = working[~was & (u < params.employment_entry_rate)]
+    p.employed[stop] = False
+    p.employed[retired] = False
+    p.employed[enter] = True
+    p.workplace[stop] = -1
+    p.workplace[retired] = -1
+    p.workplace[enter] = -1  # the model draws workplaces for workers without one
 
     # leaving home: adult children form a one-person household in the same place
-    adult_child = p.child & (p.age >= 18) & ~dies
-    leave = adult_child & ((p.age >= params.leave_home_max_age)
-                           | (rng.random(len(p)) < params.leave_home_rate))
-    leavers = np.flatnonzero(leave)
+    adult_child = np.flatnonzero(p.child & (p.age >= 18) & ~dies)
+    leave = (p.age[adult_child] >= params.leave_home_max_age) | \
+        (rng.random(len(adult_child)) < params.leave_home_rate)
+    leavers = adult_child[leave]
     n_new = len(leavers)
     hh = pop.households
     new_rows = np.arange(len(hh), len(hh) + n_new, dtype=np.int32)

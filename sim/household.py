@@ -18,6 +18,12 @@ from .params import STAGES
 YOUNG, FAMILY, ADULT, SENIOR = range(4)
 
 
+def _as_index(idx: np.ndarray) -> np.ndarray:
+    """Row indices from an index array or a boolean mask (converted once, used per column)."""
+    idx = np.asarray(idx)
+    return np.flatnonzero(idx) if idx.dtype == bool else idx
+
+
 @dataclass
 class Persons:
     """Columnar person table.
@@ -43,7 +49,8 @@ class Persons:
 
     def take(self, idx: np.ndarray) -> Persons:
         """Rows ``idx`` (index or mask) as a new table."""
-        return Persons(*(getattr(self, f.name)[idx] for f in fields(self)))
+        idx = _as_index(idx)
+        return Persons(*(getattr(self, f.name).take(idx) for f in fields(self)))
 
     def extend(self, other: Persons) -> None:
         """Append the rows of ``other``."""
@@ -82,7 +89,8 @@ class Households:
 
     def take(self, idx: np.ndarray) -> Households:
         """Rows ``idx`` (index or mask) as a new table."""
-        return Households(*(getattr(self, f.name)[idx] for f in fields(self)))
+        idx = _as_index(idx)
+        return Households(*(getattr(self, f.name).take(idx) for f in fields(self)))
 
     def extend(self, other: Households) -> None:
         """Append the rows of ``other``."""
