@@ -70,12 +70,14 @@ class DemographyResult:
 
 
 def form_unions(pop: Population, params: DemographyParams, rng: np.random.Generator,
-                alive: np.ndarray | None = None) -> int:
+                alive: np.ndarray | None = None, exclude: np.ndarray | None = None) -> int:
     """Pair adults living alone into couples within their place; returns the number of unions.
 
     Seekers are housed one-person households aged 20-59 (probability ``union_rate``); within
     each place women and men are matched by age rank, and the man moves into the woman's
     household (his household is left empty and removed with the year's compaction).
+    Households in ``exclude`` (a young adult just left them and may need to return) do not
+    take part this year.
     """
     p = pop.persons
     hh = pop.households
@@ -83,6 +85,8 @@ def form_unions(pop: Population, params: DemographyParams, rng: np.random.Genera
     size = np.bincount(p.hh[alive], minlength=len(hh))
     # draw per household: a one-person household looks for a partner with union_rate
     looking = (size == 1) & hh.housed & (rng.random(len(hh)) < params.union_rate)
+    if exclude is not None:
+        looking[: len(exclude)] &= ~exclude
     seek = np.flatnonzero(alive & looking[p.hh])
     seek = seek[(p.age[seek] >= 20) & (p.age[seek] < 60)]
     if len(seek) == 0:
@@ -155,6 +159,8 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
     n_new = len(leavers)
     hh = pop.households
     new_rows = np.arange(len(hh), len(hh) + n_new, dtype=np.int32)
+    parent_rows = np.zeros(len(hh), bool)
+    parent_rows[p.hh[leavers]] = True
     parent_place = hh.place[p.hh[leavers]]
     parent_hid = hh.hid[p.hh[leavers]]
     leaver_hid = pop.new_hids(n_new)
@@ -165,7 +171,7 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
     p.hh[leavers] = new_rows
     p.child[leavers] = False
 
-    form_unions(pop, params, rng, alive=~dies[: len(p)])
+    form_unions(pop, params, rng, alive=~dies[: len(p)], exclude=parent_rows)
 
     p.extend(babies)
     keep = np.ones(len(p), bool)

@@ -109,10 +109,15 @@ def _ramp(counts: np.ndarray) -> np.ndarray:
     return np.arange(total) - starts
 
 
-def natural_balance_rate(pop: Population, death: np.ndarray, birth: np.ndarray) -> float:
-    """Expected (births - deaths) per person in one year for ``pop``."""
+def natural_balance_rate(pop: Population, death: np.ndarray, birth: np.ndarray,
+                         death_factor: float = 1.0) -> float:
+    """Expected (births - deaths) per person in the coming year for ``pop``.
+
+    ``death_factor`` scales the death probabilities as the run will (mortality improvement
+    since the rates' year).
+    """
     p = pop.persons
-    deaths = death[p.sex, np.minimum(p.age + 1, 110)].sum()
+    deaths = death_factor * death[p.sex, np.minimum(p.age + 1, 110)].sum()
     births = birth[np.minimum(p.age + 1, 110)][p.sex == 1].sum()
     return float((births - deaths) / max(len(p), 1))
 

@@ -104,7 +104,8 @@ class RegionModel(mesa.Model):
         self.year = self.params.base_year
         p = self.params
         self.pop: Population = synthesize(self.world, p, self.streams.get("population"))
-        self.services = initial_services(self.world, p.services, self.service_users(None))
+        self.services = initial_services(self.world, p.services, self.service_users(None),
+                                         self.streams.get("services", p.base_year))
         self.rates = demography.load_rates(p.demography)
         self.housing = Housing.initial(
             np.bincount(self.pop.households.place, minlength=self.world.n), p.housing,
@@ -116,7 +117,10 @@ class RegionModel(mesa.Model):
         self.jobs45_bus = self.world.jobs_within(45, by_bus=True)
         self.extra_terms: dict[str, np.ndarray] = {}
         if p.migration.net_migration_rate is None:
-            nat = migration.natural_balance_rate(self.pop, self.rates.death, self.rates.birth)
+            d = p.demography
+            factor = (1.0 - d.mortality_improvement) ** max(p.base_year + 1 - d.mortality_year, 0)
+            nat = migration.natural_balance_rate(self.pop, self.rates.death, self.rates.birth,
+                                                 factor)
             self.net_migration_rate = migration.observed_growth_rate() - nat
         else:
             self.net_migration_rate = p.migration.net_migration_rate
@@ -270,14 +274,14 @@ class RegionModel(mesa.Model):
         km = np.where(oi == di, p.world.intra_place_km, self.world.dist_km[oi, di])
         muni = self.world.places["municipality_code"].to_numpy()
         moved_stage = stage[c_got[internal]]
-        housed_before = hh.housed
+        present = ~gone & ~incoming  # households of the region at the start of the step
         moves = {
             "moves": int(internal.sum()),
             "moves_short": int((km < SHORT_MOVE_KM).sum()),
             "moves_within_municipality": int((muni[oi] == muni[di]).sum()),
             "move_km_sum": float(km.sum()),
             **{f"moves_{s}": int((moved_stage == i).sum()) for i, s in enumerate(STAGES)},
-            **{f"households_{s}": int(np.count_nonzero(housed_before & (stage == i)))
+            **{f"households_{s}": int(np.count_nonzero(present & (stage == i)))
                for i, s in enumerate(STAGES)},
         }
         hh.place[c_got] = dest.astype(np.int32)

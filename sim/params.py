@@ -17,12 +17,18 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 #: Life stages of a household (index order used by every per-stage parameter).
 STAGES = ("young", "family", "adult", "senior")
+
+#: A probability or share (0..1); the element type of list-valued parameters.
+Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+#: A non-negative rate or count.
+NonNeg = Annotated[float, Field(ge=0.0)]
+NonNegInt = Annotated[int, Field(ge=0)]
 
 
 class _Strict(BaseModel):
@@ -32,7 +38,7 @@ class _Strict(BaseModel):
 class PopulationParams(_Strict):
     """How the synthetic population is built from the shipped tables."""
 
-    couple_share_by_age: tuple[float, float, float, float, float] = Field(
+    couple_share_by_age: tuple[Prob, Prob, Prob, Prob, Prob] = Field(
         (0.20, 0.70, 0.80, 0.70, 0.35),
         description="assumption: share of women living with a partner at ages 18-24, 25-34, "
         "35-64, 65-79, 80+ (men are paired to them); to be calibrated.",
@@ -40,21 +46,23 @@ class PopulationParams(_Strict):
     partner_age_gap: int = Field(
         2, ge=0, le=10, description="assumption: man's age minus woman's age in a couple."
     )
-    mother_age_min: int = Field(18, ge=14, le=25, description="assumption: youngest mother age.")
-    mother_age_max: int = Field(49, ge=40, le=55, description="data: oldest ASFR age group 45-49.")
+    mother_age_min: int = Field(
+        18, ge=14, le=25,
+        description="assumption: youngest woman children are placed with at the start (the "
+        "2020 ASFR, from age 15, sets the rest).")
     share_18_21_with_parents: float = Field(
         0.5, ge=0, le=1, description="assumption: single 18-21-year-olds still living at home."
     )
-    employment_rate_by_age: tuple[float, float, float] = Field(
+    employment_rate_by_age: tuple[Prob, Prob, Prob] = Field(
         (0.60, 0.80, 0.55),
         description="assumption: employed share at ages 18-24, 25-59, 60-retirement.",
     )
-    car_share: tuple[float, float] = Field(
+    car_share: tuple[Prob, Prob] = Field(
         (0.90, 0.60),
         description="assumption: households with a car in open countryside and in the largest "
         "town (Aarhus); log-linear in place size in between.",
     )
-    renter_share: tuple[float, float] = Field(
+    renter_share: tuple[Prob, Prob] = Field(
         (0.15, 0.55),
         description="assumption: renting households in open countryside and in the largest town.",
     )
@@ -72,7 +80,9 @@ class DemographyParams(_Strict):
         "life expectancy has risen about 0.2 years per year).",
     )
     fertility_multiplier: float = Field(
-        1.0, ge=0.5, le=1.5, description="scenario knob on the 2020 age-specific fertility rates."
+        1.0, ge=0.5, le=1.5,
+        description="assumption (scenario knob): multiplier on the 2020 age-specific fertility "
+        "rates; 1 = data."
     )
     leave_home_rate: float = Field(
         0.30, ge=0.0, le=1.0, description="assumption: yearly chance a child aged 18+ leaves home."
@@ -100,10 +110,10 @@ class DemographyParams(_Strict):
 class MigrationParams(_Strict):
     """Exchange with the rest of Denmark and abroad."""
 
-    emigration_rate_by_age: tuple[float, float, float, float] = Field(
+    emigration_rate_by_age: tuple[Prob, Prob, Prob, Prob] = Field(
         (0.07, 0.03, 0.012, 0.008),
         description="assumption: yearly chance a household leaves the region, by head age "
-        "18-29, 30-44, 45-64, 65+ (young adults leave most).",
+        "under 30, 30-44, 45-64, 65+ (young adults leave most).",
     )
     net_migration_rate: float | None = Field(
         None, ge=-0.05, le=0.05,
@@ -115,17 +125,18 @@ class MigrationParams(_Strict):
 class ServiceParams(_Strict):
     """Service catchments, closure and opening (per kind: grocer, school, doctor, pharmacy)."""
 
-    infer_min_town_pop: tuple[int, int, int, int] = Field(
+    infer_min_town_pop: tuple[NonNegInt, NonNegInt, NonNegInt, NonNegInt] = Field(
         (600, 1000, 2000, 4000),
         description="assumption: every town at least this big has at least one of the kind "
         "(OSM 2019 nodes miss most services mapped as buildings). Grocer: Dagrofa's "
         "600-inhabitant pledge (calibration_figures.csv).",
     )
-    viability_threshold: tuple[int, int, int, int] = Field(
+    viability_threshold: tuple[NonNegInt, NonNegInt, NonNegInt, NonNegInt] = Field(
         (600, 100, 1600, 5000),
-        description="catchment below which a service is unviable: grocer persons (lit: Dagrofa "
-        "600; range up to ~5,000 for discount chains), school pupils aged 6-15 (assumption), "
-        "doctor persons per clinic (assumption: about one GP list), pharmacy persons (assumption).",
+        description="lit/assumption: catchment below which a service is unviable: grocer "
+        "persons (lit: Dagrofa 600; range up to ~5,000 for discount chains), school pupils "
+        "aged 6-15 (assumption), doctor persons per clinic (assumption: about one GP list), "
+        "pharmacy persons (assumption).",
     )
     opening_factor: float = Field(
         2.0, ge=1.0, le=5.0,
@@ -146,7 +157,7 @@ class ServiceParams(_Strict):
 class RelocationParams(_Strict):
     """Who moves and where to (multinomial logit over all places)."""
 
-    move_rate: tuple[float, float, float, float] = Field(
+    move_rate: tuple[Prob, Prob, Prob, Prob] = Field(
         (0.25, 0.08, 0.07, 0.04),
         description="assumption: base yearly moving chance per stage (young, family, adult, "
         "senior); DST: movers concentrate at ages 20-29.",
@@ -155,10 +166,10 @@ class RelocationParams(_Strict):
         0.5, ge=0.0, le=5.0,
         description="assumption: how strongly a poor current place raises the moving chance.",
     )
-    distance_decay_per_km: tuple[float, float, float, float] = Field(
+    distance_decay_per_km: tuple[NonNeg, NonNeg, NonNeg, NonNeg] = Field(
         (0.09, 0.16, 0.14, 0.18),
-        description="assumption, tuned so that about 57% of moves are under 10 km (DST): "
-        "utility lost per km from the current home, per stage.",
+        description="assumption: utility lost per km from the current home, per stage; tuned "
+        "by hand so that about 57% of moves are under 10 km (DST).",
     )
     weights: dict[str, tuple[float, float, float, float]] = Field(
         default_factory=lambda: {
@@ -176,7 +187,8 @@ class RelocationParams(_Strict):
         "households only, job access for households with a worker only.",
     )
     rounds: int = Field(
-        3, ge=1, le=10, description="rounds of re-choice for movers whose dwelling was taken."
+        3, ge=1, le=10,
+        description="assumption: rounds of re-choice for movers whose dwelling was taken."
     )
 
 
@@ -236,11 +248,14 @@ class WorldParams(_Strict):
 class Parameters(_Strict):
     """The complete, validated parameter set of a run."""
 
-    base_year: int = Field(2021, description="data: year of the parish populations.")
-    end_year: int = Field(2050, ge=2022, le=2100, description="last simulated 1 January.")
+    base_year: int = Field(
+        2021, ge=2021, le=2021,
+        description="data: year of the parish populations (the only base year the data allow).")
+    end_year: int = Field(2050, ge=2022, le=2100,
+                          description="run setting: last simulated 1 January.")
     scale: float = Field(
-        1.0, gt=0.0, le=1.0, description="share of households simulated (1.0 = one per household)."
-    )
+        1.0, gt=0.0, le=1.0,
+        description="run setting: share of households simulated (1.0 = one per household).")
     population: PopulationParams = PopulationParams()
     demography: DemographyParams = DemographyParams()
     migration: MigrationParams = MigrationParams()

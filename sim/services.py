@@ -5,8 +5,10 @@ an open unit of each kind (by road distance); a unit's catchment is that populat
 equally among the open units of its place (schools count children aged 6-15). A unit whose
 catchment stays below the kind's viability threshold for ``closure_years`` consecutive years
 may close: each year after that it closes with probability ``closure_hazard`` (at most one
-per place and kind per year, the weakest first). A place without
-the kind opens one unit when its would-be catchment exceeds ``opening_factor`` times the
+unit per place and kind per year; units of one place share its catchment equally). Units
+already unviable at the start have been so for an unknown time: their counter starts at a
+random value in ``0..closure_years``, so closures of the starting stock are spread out. A
+place without the kind opens one unit when its would-be catchment exceeds ``opening_factor`` times the
 threshold (the best such place per municipality and kind per year).
 
 Starting units: OpenStreetMap 2019 nodes attached to the nearest place of their municipality
@@ -87,13 +89,15 @@ class Services:
 
 
 def initial_services(world: World, params: ServiceParams,
-                     users_by_kind: list[np.ndarray] | None = None) -> Services:
+                     users_by_kind: list[np.ndarray] | None = None,
+                     rng: np.random.Generator | None = None) -> Services:
     """OSM 2019 units plus inferred units.
 
     Inferred: one unit in every town above ``infer_min_town_pop`` that has none; then, if
     ``users_by_kind`` is given, the opening rule is applied until no place qualifies, so
     the start is a state the model's own rules would keep (no burst of openings in the first
-    simulated years just because OSM misses buildings).
+    simulated years just because OSM misses buildings). With ``rng``, units already unviable
+    get a random count of unviable years so far (0..closure_years): their closures spread out.
     """
     osm = data.services_osm()
     kinds, places = [], []
@@ -116,6 +120,11 @@ def initial_services(world: World, params: ServiceParams,
         for _ in range(200):
             if open_new(world, s, params, users_by_kind, 0, ORIGINS.index("inferred")) == 0:
                 break
+        if rng is not None:
+            for k in range(len(KINDS)):
+                c = catchments(world, s, users_by_kind[k], k)
+                low = np.flatnonzero((s.kind == k) & (c < params.viability_threshold[k]))
+                s.below[low] = rng.integers(0, params.closure_years + 1, len(low))
     return s
 
 
@@ -167,7 +176,7 @@ def update_services(world: World, services: Services, params: ServiceParams,
         due = low & (services.below >= params.closure_years)
         due = np.flatnonzero(due & (rng.random(len(due)) < params.closure_hazard))
         if len(due):
-            # one closure per place: the unit with the smallest catchment
+            # at most one closure per place and kind a year
             order = due[np.lexsort((c[due], services.place[due]))]
             first = np.unique(services.place[order], return_index=True)[1]
             shut = order[first]

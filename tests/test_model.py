@@ -144,7 +144,7 @@ def test_datacollector_records_every_year(small_run):
     assert df["population"].iloc[-1] == len(small_run.pop.persons)
 
 
-def test_household_years_are_bounded(small_run):
+def test_population_growth_stays_plausible(small_run):
     """Rule: the simulated population stays within a plausible band of the data (no blow-up)."""
     ry = small_run.region_year()
     growth = ry["population"].iloc[-1] / ry["population"].iloc[0] - 1
