@@ -8,8 +8,8 @@ may close: each year after that it closes with probability ``closure_hazard`` (a
 unit per place and kind per year; units of one place share its catchment equally). Units
 already unviable at the start have been so for an unknown time: their counter starts at a
 random value in ``0..closure_years``, so closures of the starting stock are spread out. A
-place without the kind opens one unit when its would-be catchment exceeds ``opening_factor`` times the
-threshold (the best such place per municipality and kind per year).
+place without the kind opens one unit when its would-be catchment exceeds ``opening_factor``
+times the threshold (the best such place per municipality and kind per year).
 
 Starting units: OpenStreetMap 2019 nodes attached to the nearest place of their municipality
 (a lower bound: buildings mapped as polygons are missing), plus one inferred unit in every
