@@ -44,3 +44,40 @@ def format_forum_figures(fig: dict[str, int]) -> str:
             f"{(a / fig['forum_under_10000'] - 1):+.0%})\n"
             f"open countryside + towns <2,000:  {b:,} (forum: ~{fig['forum_under_2000']:,}, "
             f"{(b / fig['forum_under_2000'] - 1):+.0%})")
+
+
+def municipal_change(place_year: pd.DataFrame, places: pd.DataFrame, scale: float,
+                     first: int = 2021, last: int = 2023) -> pd.DataFrame:
+    """Simulated vs observed municipal population change between two years (1 January).
+
+    Observed values come from the municipal totals 1993-2023 in ``data/``. The model is not
+    calibrated: this table shows where it stands, not a fit.
+
+    Returns:
+        One row per municipality with observed and simulated populations and changes (%),
+        empty if the run does not cover ``last``.
+    """
+    from . import data
+
+    if last not in set(place_year["year"]):
+        return pd.DataFrame()
+    muni = places.set_index("place_id")["municipality_code"]
+    py = place_year[place_year["year"].isin([first, last])].copy()
+    py["municipality_code"] = muni.reindex(py["place_id"]).to_numpy()
+    sim = py.pivot_table(index="municipality_code", columns="year", values="population",
+                         aggfunc="sum") / scale
+    obs = data.municipal_population()
+    obs = obs[obs["year"].isin([first, last])].pivot_table(
+        index="municipality_code", columns="year", values="population_1jan")
+    names = data.municipal_population().drop_duplicates("municipality_code").set_index(
+        "municipality_code")["municipality_name"]
+    out = pd.DataFrame({
+        "municipality": names.reindex(obs.index),
+        "observed_first": obs[first], "observed_last": obs[last],
+        "observed_change_pct": (obs[last] / obs[first] - 1) * 100,
+        "simulated_first": sim[first].reindex(obs.index),
+        "simulated_last": sim[last].reindex(obs.index),
+    })
+    out["simulated_change_pct"] = (out["simulated_last"] / out["simulated_first"] - 1) * 100
+    out["error_pp"] = out["simulated_change_pct"] - out["observed_change_pct"]
+    return out.reset_index()

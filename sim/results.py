@@ -20,10 +20,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import data
-from .checks import forum_figures
+from .checks import forum_figures, municipal_change
 from .model import RegionModel
 from .places import SIZE_CLASSES
 
@@ -106,11 +107,26 @@ def manifest(model: RegionModel, run_name: str, extra: dict[str, Any] | None = N
             "data": forum_figures(model.world.places),
             "simulated_full_scale": forum_figures(model.world.places, initial),
         },
+        "municipal_change_2021_2023": _municipal_summary(model),
         "size_classes": list(SIZE_CLASSES),
         "timings_seconds": {k: round(v, 3) for k, v in model.timings.items()},
         "note": "Counts in place_year/region_year are simulated agents; divide by "
                 "parameters.scale for full-scale estimates.",
         **(extra or {}),
+    }
+
+
+def _municipal_summary(model: RegionModel) -> dict[str, Any]:
+    """Simulated vs observed municipal change 2021-2023 (if the run covers 2023)."""
+    t = municipal_change(model.place_year(), model.world.places, model.params.scale)
+    if t.empty:
+        return {"note": "run does not reach 2023"}
+    return {
+        "mean_absolute_error_pp": round(float(t["error_pp"].abs().mean()), 3),
+        "sign_agreement": int((np.sign(t["observed_change_pct"])
+                               == np.sign(t["simulated_change_pct"])).sum()),
+        "municipalities": len(t),
+        "rows": json.loads(t.round(3).to_json(orient="records")),
     }
 
 

@@ -150,3 +150,17 @@ def test_population_growth_stays_plausible(small_run):
     growth = ry["population"].iloc[-1] / ry["population"].iloc[0] - 1
     assert -0.1 < growth < 0.1
     assert pytest.approx(ry["population"].iloc[0] / 0.03, rel=0.02) == 1_330_498
+
+
+def test_municipal_change_table_compares_with_observed_totals(small_run):
+    """Rule: the 2021-2023 check reads observed totals from the data and scales the model up."""
+    from sim.checks import municipal_change
+
+    t = municipal_change(small_run.place_year(), small_run.world.places,
+                         small_run.params.scale).set_index("municipality")
+    assert len(t) == 19
+    assert t.loc["Aarhus", "observed_first"] == 352751
+    assert t.loc["Aarhus", "observed_last"] == 361544
+    sim_total = t["simulated_first"].sum()
+    assert sim_total == pytest.approx(1_330_498, rel=0.02)
+    assert (t["error_pp"] == t["simulated_change_pct"] - t["observed_change_pct"]).all()
