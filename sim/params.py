@@ -1,8 +1,8 @@
 """All model parameters in one validated, documented set.
 
 Every field says where its default comes from: ``data:`` (derived from a file in ``data/``),
-``lit:`` (a published figure) or ``assumption:`` (a modelling choice to be calibrated in the
-calibration issue). Ranges (``ge``/``le``) are the plausible bounds used for validation and,
+``lit:`` (a published figure), ``assumption:`` (a modelling choice to be calibrated later) or
+``run setting:`` (chosen per run, not a property of the world). Ranges (``ge``/``le``) are the plausible bounds used for validation and,
 later, sensitivity analysis. Parameter files are TOML with the same nesting, e.g.::
 
     [relocation]
@@ -171,7 +171,7 @@ class RelocationParams(_Strict):
         description="assumption: utility lost per km from the current home, per stage; tuned "
         "by hand so that about 57% of moves are under 10 km (DST).",
     )
-    weights: dict[str, tuple[float, float, float, float]] = Field(
+    weights: dict[str, tuple[NonNeg, NonNeg, NonNeg, NonNeg]] = Field(
         default_factory=lambda: {
             "job_access": (0.6, 0.5, 0.5, 0.0),
             "grocer": (0.2, 0.3, 0.3, 0.4),
