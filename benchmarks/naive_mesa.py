@@ -315,7 +315,8 @@ def compare(inputs: RuleInputs, sample: int = 20_000, reps: int = 5, vec_reps: i
         inputs: Relocation inputs from a model.
         sample: Households drawn at random (without replacement) for both implementations.
         reps: Repetitions of the naive step (each on a fresh naive model).
-        vec_reps: Repetitions of the vectorised rule on the same sample.
+        vec_reps: Repetitions of the vectorised rule on the same sample (interleaved with
+            the naive ones).
         full_reps: Repetitions of the vectorised rule on every household of ``inputs``.
         seed: Seed of the sample and of every repetition's random generator.
 
@@ -327,8 +328,15 @@ def compare(inputs: RuleInputs, sample: int = 20_000, reps: int = 5, vec_reps: i
     sample = min(sample, inputs.n_households)
     rows = np.sort(rng.choice(inputs.n_households, sample, replace=False))
 
-    naive = MoveSample()
-    naive_s, naive_init_s = [], []
+    # naive steps and vectorised calls are interleaved, so that a busy spell of the machine
+    # slows both rather than only one of them
+    naive, vec = MoveSample(), MoveSample()
+    naive_s: list[float] = []
+    naive_init_s: list[float] = []
+    vec_s: list[float] = []
+    vectorised_decision(inputs, rows, np.random.default_rng([seed, 9]))  # warm-up
+    reps = max(reps, 1)
+    vec_per_naive = -(-vec_reps // reps)
     for r in range(reps):
         t0 = time.perf_counter()
         model = NaiveRelocationModel(inputs, rows, seed=seed * 1_000 + r)
@@ -339,16 +347,12 @@ def compare(inputs: RuleInputs, sample: int = 20_000, reps: int = 5, vec_reps: i
         naive_s.append(t2 - t1)
         naive.add(inputs, sample, model.choosers, np.array(model.origins),
                   np.array(model.destinations))
-
-    vec = MoveSample()
-    vec_s = []
-    vectorised_decision(inputs, rows, np.random.default_rng([seed, 9]))  # warm-up
-    for r in range(vec_reps):
-        vrng = np.random.default_rng([seed, 1, r])
-        t0 = time.perf_counter()
-        o, d, n_choosers = vectorised_decision(inputs, rows, vrng)
-        vec_s.append(time.perf_counter() - t0)
-        vec.add(inputs, sample, n_choosers, o, d)
+        for v in range(r * vec_per_naive, min((r + 1) * vec_per_naive, vec_reps)):
+            vrng = np.random.default_rng([seed, 1, v])
+            t0 = time.perf_counter()
+            o, d, n_choosers = vectorised_decision(inputs, rows, vrng)
+            vec_s.append(time.perf_counter() - t0)
+            vec.add(inputs, sample, n_choosers, o, d)
 
     all_rows = np.arange(inputs.n_households)
     full_s = []
@@ -368,7 +372,7 @@ def compare(inputs: RuleInputs, sample: int = 20_000, reps: int = 5, vec_reps: i
         "sample": sample,
         "naive": {"reps": reps, "step_s": naive_s, "agent_creation_s": naive_init_s,
                   "households_per_s": naive_hps},
-        "vectorised_sample": {"reps": vec_reps, "s": vec_s, "households_per_s": vec_hps},
+        "vectorised_sample": {"reps": len(vec_s), "s": vec_s, "households_per_s": vec_hps},
         "vectorised_full": {"reps": full_reps, "households": inputs.n_households,
                             "s": full_s, "households_per_s": full_hps},
         "ratio": vec_hps / naive_hps,

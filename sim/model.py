@@ -100,7 +100,8 @@ class RegionModel(mesa.Model):
         self.params = params or Parameters()
         self.seed_value = int(seed)
         self.streams = Streams(self.seed_value)
-        self.world = world if world is not None else get_world(self.params)
+        # a shallow copy: the population step writes jobs and the workplace CDF into it
+        self.world = dataclasses.replace(world) if world is not None else get_world(self.params)
         self.year = self.params.base_year
         p = self.params
         self.pop: Population = synthesize(self.world, p, self.streams.get("population"))

@@ -2,8 +2,9 @@
 
 Every field says where its default comes from: ``data:`` (derived from a file in ``data/``),
 ``lit:`` (a published figure), ``assumption:`` (a modelling choice to be calibrated later) or
-``run setting:`` (chosen per run, not a property of the world). Ranges (``ge``/``le``) are the plausible bounds used for validation and,
-later, sensitivity analysis. Parameter files are TOML with the same nesting, e.g.::
+``run setting:`` (chosen per run, not a property of the world). Ranges (``ge``/``le``, per
+element for lists) are the plausible bounds used for validation and, later, sensitivity
+analysis. Parameter files are TOML with the same nesting, e.g.::
 
     [relocation]
     distance_decay_per_km = [0.05, 0.10, 0.08, 0.12]

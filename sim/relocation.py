@@ -128,7 +128,8 @@ def draw_destinations(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
             who = order[bounds[c]:bounds[c + 1]]
             _draw_chunk(w, nb, b, inv[who] - start, u[who], who, dest)
 
-    n_threads = max(1, min(THREADS, len(starts)))
+    # threads pay off only with enough chunks to share
+    n_threads = max(1, min(THREADS, len(starts) // 4))
     if n_threads == 1:
         work(list(range(len(starts))))
     else:
