@@ -117,6 +117,17 @@ class RegionModel(mesa.Model):
         self.jobs30_car = self.world.jobs_within(30)
         self.jobs45_bus = self.world.jobs_within(45, by_bus=True)
         self.extra_terms: dict[str, np.ndarray] = {}
+        # per-place state that initiatives and trends may change (copies of the world's)
+        self.bus_level = self.world.bus_level.copy()
+        self.nature = self.world.nature.copy()
+        self.community = self.world.community.copy()
+        #: Distance (km) within which a kind's service is reachable regardless of open units
+        #: (e.g. a mobile clinic); inf = no such access.
+        self.service_access_km = np.full((self.world.n, len(KINDS)), np.inf, np.float32)
+        #: Functions ``(model, values) -> values`` applied to the place values every year.
+        self.value_adjusters: list = []
+        #: Objects with ``step(model, year)`` called at the start of every year.
+        self.interventions: list = []
         if p.migration.net_migration_rate is None:
             d = p.demography
             factor = (1.0 - d.mortality_improvement) ** max(p.base_year + 1 - d.mortality_year, 0)
@@ -163,21 +174,25 @@ class RegionModel(mesa.Model):
     def service_km(self) -> np.ndarray:
         """Distance to the nearest open unit of each kind, shape (n_places, len(KINDS))."""
         counts = self.services.open_count(self.world.n)
-        return np.stack([self.world.nearest_km(counts[:, k] > 0) for k in range(len(KINDS))],
-                        axis=1)
+        km = np.stack([self.world.nearest_km(counts[:, k] > 0) for k in range(len(KINDS))],
+                      axis=1)
+        return np.minimum(km, self.service_access_km)
 
     def term_context(self, car: bool) -> TermContext:
         """Per-place inputs of the utility terms for households with/without a car."""
         return TermContext(jobs30_car=self.jobs30_car, jobs45_bus=self.jobs45_bus,
-                           service_km=self._service_km, bus_level=self.world.bus_level,
-                           nature=self.world.nature, community=self.world.community,
+                           service_km=self._service_km, bus_level=self.bus_level,
+                           nature=self.nature, community=self.community,
                            price=self.housing.price, car=car, extra=self.extra_terms)
 
     def place_values(self) -> np.ndarray:
         """Systematic utility per segment and place with the current state, (16, n)."""
         self._service_km = self.service_km()
-        return segment_values(self.term_context(True), self.term_context(False),
-                              self.params.relocation.weights)
+        values = segment_values(self.term_context(True), self.term_context(False),
+                                self.params.relocation.weights)
+        for adjust in self.value_adjusters:
+            values = adjust(self, values)
+        return values
 
     # ------------------------------------------------------------------ the year
     def step(self) -> None:
@@ -186,6 +201,9 @@ class RegionModel(mesa.Model):
         year = self.year + 1
         n = self.world.n
         clock = _Clock(self.timings)
+        for intervention in self.interventions:
+            intervention.step(self, year)
+        clock.lap("initiatives")
         dem = demography.step(self.pop, self.rates, p.demography, year, n,
                               self.streams.get("demography", year))
         clock.lap("demography")

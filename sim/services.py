@@ -18,7 +18,7 @@ town at least ``infer_min_town_pop`` big that has none.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ OSM_TAGS = {
     "doctor": ("amenity=doctors", "amenity=clinic"),
     "pharmacy": ("amenity=pharmacy",),
 }
-ORIGINS = ("osm", "inferred", "opened")
+ORIGINS = ("osm", "inferred", "opened", "initiative")
 
 
 @dataclass
@@ -50,6 +50,8 @@ class Services:
         opened_year: Year opened (0 for units present at the start).
         closed_year: Year closed (0 while open).
         catchment: Last computed catchment (persons, or pupils for schools), full scale.
+        threshold_factor: Multiplier on the kind's viability threshold for this unit (1 for
+            commercial units; initiatives such as citizen-run shops lower it).
     """
 
     kind: np.ndarray
@@ -60,6 +62,11 @@ class Services:
     opened_year: np.ndarray
     closed_year: np.ndarray
     catchment: np.ndarray
+    threshold_factor: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        if len(self.threshold_factor) != len(self.kind):
+            self.threshold_factor = np.ones(len(self.kind))
 
     def open_count(self, n_places: int) -> np.ndarray:
         """Open units per place and kind, shape (n_places, len(KINDS))."""
@@ -74,7 +81,17 @@ class Services:
             "place": places["name"].to_numpy()[self.place], "open": self.open,
             "origin": np.array(ORIGINS)[self.origin], "opened_year": self.opened_year,
             "closed_year": self.closed_year, "catchment": self.catchment,
+            "threshold_factor": self.threshold_factor,
         })
+
+    def add(self, kind: int, places: np.ndarray, origin: str, year: int,
+            threshold_factor: float = 1.0) -> np.ndarray:
+        """Open new units of ``kind`` in ``places``; returns their row indices."""
+        start = len(self.kind)
+        places = np.asarray(places, np.int32)
+        self._append(np.full(len(places), kind), places, ORIGINS.index(origin), year)
+        self.threshold_factor[start:] = threshold_factor
+        return np.arange(start, len(self.kind))
 
     def _append(self, kind: np.ndarray, place: np.ndarray, origin: int, year: int) -> None:
         n = len(kind)
@@ -86,6 +103,7 @@ class Services:
         self.opened_year = np.concatenate([self.opened_year, np.full(n, year, np.int32)])
         self.closed_year = np.concatenate([self.closed_year, np.zeros(n, np.int32)])
         self.catchment = np.concatenate([self.catchment, np.zeros(n, np.float64)])
+        self.threshold_factor = np.concatenate([self.threshold_factor, np.ones(n)])
 
 
 def initial_services(world: World, params: ServiceParams,
@@ -170,7 +188,7 @@ def update_services(world: World, services: Services, params: ServiceParams,
         c = catchments(world, services, users, k)
         sel = services.open & (services.kind == k)
         services.catchment[sel] = c[sel]
-        low = sel & (c < thr)
+        low = sel & (c < thr * services.threshold_factor)
         services.below[sel & ~low] = 0
         services.below[low] += 1
         due = low & (services.below >= params.closure_years)
