@@ -107,3 +107,49 @@ def write_charts(model, place_year: pd.DataFrame, region_year: pd.DataFrame,
     change_map(model.world.places, place_year, paths[1])
     services_chart(region_year, paths[2])
     return paths
+
+
+def comparison_charts(tables: dict[str, pd.DataFrame], places: pd.DataFrame, folder: Path,
+                      name: str) -> list[Path]:
+    """Difference trajectories with 95% bands and a map of the last year's difference."""
+    folder = Path(folder)
+    paths = []
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    for i, label in enumerate(("targeted", "region")):
+        t = tables[label]
+        ax.plot(t["year"], t["mean_diff"], color=OKABE_ITO[i], lw=2,
+                label=f"{label} places" if label == "targeted" else "whole region")
+        ax.fill_between(t["year"], t["ci_low"], t["ci_high"], color=OKABE_ITO[i], alpha=0.25)
+    ax.axhline(0, color="#333333", lw=0.8)
+    ax.set_xlabel("year (1 January)")
+    ax.set_ylabel("inhabitants, scenario minus baseline")
+    ax.set_title(f"{name}: difference from baseline (mean over seeds, 95% band)")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    paths.append(folder / "difference_trajectory.png")
+    fig.savefig(paths[-1])
+    plt.close(fig)
+
+    t = tables["place"]
+    last = t[t["year"] == t["year"].max()].set_index("place_id").reindex(places["place_id"])
+    diff = last["mean_diff"].fillna(0).to_numpy()
+    fig, ax = plt.subplots(figsize=(7, 7.5), dpi=120)
+    rings = [r for f in data.boundaries()["features"] for r in _rings(f["geometry"])]
+    ax.add_collection(PolyCollection(rings, facecolor="#f2f2f2", edgecolor="#555555", lw=0.5))
+    lim = max(float(np.abs(diff).max()), 1.0)
+    size = 6 + 80 * np.abs(diff) / lim
+    sc = ax.scatter(places["lon"], places["lat"], c=diff, s=size, cmap="PuOr", vmin=-lim,
+                    vmax=lim, edgecolors="#333333", linewidths=0.2)
+    cb = fig.colorbar(sc, ax=ax, shrink=0.6)
+    cb.set_label(f"inhabitants, scenario minus baseline, {int(t['year'].max())}")
+    ax.set_aspect(1 / np.cos(np.deg2rad(56.2)))
+    ax.autoscale_view()
+    ax.set_axis_off()
+    ax.set_title(f"{name}: difference by place in {int(t['year'].max())} (mean over seeds)",
+                 fontsize=10)
+    fig.tight_layout()
+    paths.append(folder / "difference_map.png")
+    fig.savefig(paths[-1])
+    plt.close(fig)
+    return paths

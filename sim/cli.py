@@ -1,4 +1,4 @@
-"""Command line: ``landsim run`` and ``landsim check``.
+"""Command line: ``landsim run``, ``check``, ``validate``, ``schema`` and ``compare``.
 
 The library logs through :mod:`logging` and prints nothing; this module decides what the
 user sees. Bad arguments or files give one line naming the problem and exit with status 2.
@@ -98,9 +98,34 @@ def build_parser() -> argparse.ArgumentParser:
                      "run-<seed>-<scale>-<time>)")
     run.add_argument("--params", type=Path, default=None, metavar="FILE",
                      help="TOML file overriding parameters (see docs/ODD.md for names)")
+    run.add_argument("--scenario", type=Path, default=None, metavar="FILE",
+                     help="scenario TOML file (initiatives, trends, parameters); see scenarios/")
     run.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     sub.add_parser("check", help="print the initial-state check against the forum's figures")
+    val = sub.add_parser("validate", help="check scenario files; report every problem",
+                         description="Check scenario files without running them. Every "
+                         "problem of every file is reported (file, item, field, value, what is "
+                         "allowed); exit status 2 if there is any.")
+    val.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    sch = sub.add_parser("schema", help="write the JSON Schema of scenario files (for editors)")
+    sch.add_argument("--out", type=Path, default=Path("scenarios/scenario.schema.json"))
+    cmp_ = sub.add_parser("compare", help="scenario vs baseline over seeds (paired, 95% bands)",
+                          description="Run the baseline and the scenario with the same seeds "
+                          "(common random numbers) and write paired differences with 95% "
+                          "intervals per place, parish, municipality and size class, charts and "
+                          "the initiatives that failed, to OUT/NAME.")
+    cmp_.add_argument("scenario", type=Path, metavar="SCENARIO")
+    cmp_.add_argument("--baseline", type=Path, default=None, metavar="FILE",
+                      help="baseline scenario (default: scenarios/baseline.toml next to it, or "
+                      "the default parameters)")
+    cmp_.add_argument("--seeds", type=int, default=20, help="number of seeds (default 20)")
+    cmp_.add_argument("--first-seed", type=_seed, default=0, help="first seed (default 0)")
+    cmp_.add_argument("--scale", type=_scale, default=0.25,
+                      help="share of households simulated (default 0.25)")
+    cmp_.add_argument("--jobs", type=int, default=1, help="parallel processes (default 1)")
+    cmp_.add_argument("--out", type=Path, default=Path("results"))
+    cmp_.add_argument("--name", default=None, help="folder name (default compare-<scenario>)")
     return parser
 
 
@@ -126,6 +151,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         params = load_parameters(args.params, **overrides)
     except ParameterFileError as e:
         return _fail(str(e))
+    scenario = None
+    if args.scenario is not None:
+        from .scenario import ScenarioError, load, parameters
+        try:
+            scenario = load(args.scenario, _places())
+        except ScenarioError as e:
+            return _fail_all(e.problems)
+        if args.params is not None:
+            return _fail("give either --params or --scenario (a scenario carries parameters)")
+        params = parameters(scenario).with_overrides(**overrides)
     name = args.name or time.strftime(f"run-{args.seed}-{params.scale:g}-%Y%m%d-%H%M%S")
     if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
         return _fail(f"--name may use letters, digits, '.', '_' and '-' only, not {name!r}")
@@ -140,7 +175,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         print(f"landsim {__version__}: building the region (scale {params.scale:g}, "
               f"seed {args.seed}) ...", file=sys.stderr)
-        model = RegionModel(params, seed=args.seed)
+        model = RegionModel(params, seed=args.seed, scenario=scenario)
         from .checks import forum_figures
         print("initial state vs the forum's figures:\n"
               + format_forum_figures(forum_figures(model.world.places)), file=sys.stderr)
@@ -161,6 +196,74 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{int(r.iloc[0]['population'] / params.scale):,} -> "
           f"{int(last['population'] / params.scale):,} (full-scale estimate) in "
           f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    print(folder)
+    return 0
+
+
+def _places():
+    from .places import build_places
+    return build_places().places
+
+
+def _fail_all(problems: list[str]) -> int:
+    for line in problems:
+        sys.stderr.write(f"{line}\n")
+    sys.stderr.write(f"landsim: {len(problems)} problem(s); nothing was run\n")
+    return EXIT_USAGE
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``landsim validate FILE...``."""
+    from .scenario import validate_files
+
+    problems = validate_files(args.files, _places())
+    if problems:
+        return _fail_all(problems)
+    print(f"{len(args.files)} scenario file(s) valid")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """``landsim schema``: the JSON Schema of scenario files."""
+    import json
+
+    from .scenario import json_schema
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(json_schema(), indent=2) + "\n", encoding="utf-8")
+    print(args.out)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``landsim compare SCENARIO``."""
+    from .compare import compare
+    from .scenario import Scenario, ScenarioError, load
+
+    if args.seeds < 2:
+        return _fail("--seeds must be at least 2 (intervals need several seeds)")
+    places = _places()
+    try:
+        scenario = load(args.scenario, places)
+        base_path = args.baseline or (args.scenario.parent / "baseline.toml")
+        if args.baseline is None and not base_path.exists():
+            baseline = Scenario(name="baseline", years=scenario.years)
+        else:
+            baseline = load(base_path, places)
+    except ScenarioError as e:
+        return _fail_all(e.problems)
+    if baseline.years.end != scenario.years.end:
+        return _fail(f"baseline ends in {baseline.years.end} but the scenario in "
+                     f"{scenario.years.end}; give both the same [years] end")
+    name = args.name or f"compare-{scenario.name}"
+    if (args.out / name).exists():
+        return _fail(f"{args.out / name} already exists; choose another --name")
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    t0 = time.perf_counter()
+    print(f"comparing {scenario.name} with {baseline.name}: {len(seeds)} seeds x 2 runs at "
+          f"scale {args.scale:g} ...", file=sys.stderr)
+    folder = compare(scenario, baseline, seeds, args.scale, args.out, name, jobs=args.jobs)
+    print(f"done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     print(folder)
     return 0
 
@@ -193,6 +296,12 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_run(args)
     if args.command == "check":
         return cmd_check()
+    if args.command == "validate":
+        return cmd_validate(args)
+    if args.command == "schema":
+        return cmd_schema(args)
+    if args.command == "compare":
+        return cmd_compare(args)
     parser.print_help()
     return EXIT_USAGE
 

@@ -24,6 +24,13 @@ from .household import Households, Persons, Population
 AGE_EDGES = (30, 45, 65)
 
 
+def municipal_growth_pct(first: int, last: int) -> dict[int, float]:
+    """Observed population change (%) per municipality code between two years (data)."""
+    m = data.municipal_population()
+    p = m.pivot_table(index="municipality_code", columns="year", values="population_1jan")
+    return ((p[last] / p[first] - 1) * 100).to_dict()
+
+
 def observed_growth_rate(first: int = 2016, last: int = 2021) -> float:
     """Mean yearly growth of the region's population between two years (data)."""
     m = data.municipal_population()
@@ -58,11 +65,12 @@ def emigrate(pop: Population, head_age: np.ndarray, rates: tuple[float, ...], n_
 
 
 def immigrants(pop: Population, template: Population, n_persons: int,
-               rng: np.random.Generator) -> np.ndarray:
+               rng: np.random.Generator, old_weight: float = 1.0) -> np.ndarray:
     """Append in-migrant households (unhoused, place 0) copying ``template`` households.
 
     Returns the household rows added. If there is no template (no out-migrants), households
-    of the current population with a head under 45 are copied instead.
+    of the current population with a head under 45 are copied instead. ``old_weight`` makes
+    template households headed 55+ that many times as likely to be copied.
     """
     if n_persons <= 0:
         return np.zeros(0, np.int64)
@@ -76,7 +84,11 @@ def immigrants(pop: Population, template: Population, n_persons: int,
     size = np.bincount(template.persons.hh, minlength=len(template.households))[src_rows]
     mean = max(size.mean(), 1.0)
     k = int(np.ceil(n_persons / mean * 1.2)) + 1
-    pick = src_rows[rng.integers(0, len(src_rows), k)]
+    if old_weight == 1.0:
+        pick = src_rows[rng.integers(0, len(src_rows), k)]
+    else:
+        w = np.where(template.head_age()[src_rows] >= 55, old_weight, 1.0)
+        pick = src_rows[rng.choice(len(src_rows), size=k, p=w / w.sum())]
     sizes = np.bincount(template.persons.hh, minlength=len(template.households))[pick]
     keep = np.cumsum(sizes) <= n_persons
     if not keep.any():

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import demography, migration, relocation
+from .community import Community, renew
 from .household import Population, stage_of
 from .housing import Housing
 from .params import STAGES, Parameters, WorldParams
@@ -92,10 +93,12 @@ class RegionModel(mesa.Model):
         params: Validated parameters (defaults if None).
         seed: Seed of the run; all randomness derives from it.
         world: Prebuilt world (built from ``params.world`` if None).
+        scenario: A validated :class:`sim.scenario.Scenario` whose initiatives and trends
+            act on this run (its parameters must already be in ``params``).
     """
 
     def __init__(self, params: Parameters | None = None, seed: int = 0,
-                 world: World | None = None) -> None:
+                 world: World | None = None, scenario=None) -> None:
         super().__init__(seed=seed)
         self.params = params or Parameters()
         self.seed_value = int(seed)
@@ -128,6 +131,11 @@ class RegionModel(mesa.Model):
         self.value_adjusters: list = []
         #: Objects with ``step(model, year)`` called at the start of every year.
         self.interventions: list = []
+        self.community_capacity = Community.empty(self.world.n)
+        #: Relative weight of in-migrant households headed 55+ (trends may raise it).
+        self.immigrant_old_weight = 1.0
+        #: Per-run cache for derived arrays (e.g. job access within other times).
+        self.cache: dict = {}
         if p.migration.net_migration_rate is None:
             d = p.demography
             factor = (1.0 - d.mortality_improvement) ** max(p.base_year + 1 - d.mortality_year, 0)
@@ -146,6 +154,10 @@ class RegionModel(mesa.Model):
                                                  & (m.services.kind == KINDS.index(k))).sum()))
                for k in KINDS},
         })
+        self.scenario = scenario
+        if scenario is not None:
+            from .scenario import build_interventions
+            self.interventions = build_interventions(scenario, self)
         zeros = np.zeros(self.world.n, np.int64)
         self._record(flows={k: zeros for k in ("births", "deaths", "in_movers", "out_movers",
                                                 "immigrants", "emigrants", "applicants")},
@@ -201,6 +213,8 @@ class RegionModel(mesa.Model):
         year = self.year + 1
         n = self.world.n
         clock = _Clock(self.timings)
+        if self.interventions:
+            renew(self.community_capacity, self)
         for intervention in self.interventions:
             intervention.step(self, year)
         clock.lap("initiatives")
@@ -249,7 +263,8 @@ class RegionModel(mesa.Model):
         expected_in = emigrants.sum() + self.net_migration_rate * n_now
         n_in = int(np.floor(expected_in) + (rng.random() < expected_in - np.floor(expected_in)))
         n_before = len(pop.households)
-        imm_rows = migration.immigrants(pop, out_tbl, n_in, self.streams.get("immigration", year))
+        imm_rows = migration.immigrants(pop, out_tbl, n_in, self.streams.get("immigration", year),
+                                        old_weight=self.immigrant_old_weight)
         hh = pop.households
         pp = pop.persons
         incoming = np.zeros(len(hh), bool)
@@ -412,6 +427,14 @@ class RegionModel(mesa.Model):
     def place_year(self) -> pd.DataFrame:
         """All place-year records so far, one row per place and year."""
         return pd.concat(self.place_rows, ignore_index=True)
+
+    def initiative_events(self) -> pd.DataFrame:
+        """What happened to every initiative in every place (started, failed, ended, why)."""
+        rows = [vars(e) for obj in self.interventions for e in getattr(obj, "events", [])]
+        df = pd.DataFrame(rows, columns=["kind", "name", "place_id", "year", "event", "reason"])
+        df["place"] = self.world.places["name"].to_numpy()[df["place_id"].to_numpy(int)] \
+            if len(df) else pd.Series(dtype=str)
+        return df
 
     def region_year(self) -> pd.DataFrame:
         """Region totals per year."""

@@ -91,6 +91,9 @@ def manifest(model: RegionModel, run_name: str, extra: dict[str, Any] | None = N
         "run_name": run_name,
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "seed": model.seed_value,
+        "scenario": None if model.scenario is None else {
+            "name": model.scenario.name, "sha256": _scenario_digest(model.scenario),
+            "resolved": model.scenario.model_dump(mode="json")},
         "parameters_sha256": p.digest(),
         "parameters": p.resolved(),
         "git_commit": git_commit(),
@@ -114,6 +117,11 @@ def manifest(model: RegionModel, run_name: str, extra: dict[str, Any] | None = N
                 "parameters.scale for full-scale estimates.",
         **(extra or {}),
     }
+
+
+def _scenario_digest(sc) -> str:
+    from .scenario import digest
+    return digest(sc)
 
 
 def _municipal_summary(model: RegionModel) -> dict[str, Any]:
@@ -154,6 +162,9 @@ def write_results(model: RegionModel, out_dir: str | Path, run_name: str,
         places_table(model).to_parquet(tmp / "places.parquet", index=False)
         model.services.to_frame(model.world.places).to_parquet(tmp / "services.parquet",
                                                                index=False)
+        if model.scenario is not None:
+            model.initiative_events().to_parquet(tmp / "initiative_events.parquet",
+                                                 index=False)
         region_year.to_csv(tmp / "region_year.csv", index=False)
         if charts:
             from .charts import write_charts

@@ -1,0 +1,158 @@
+"""Compare a scenario with a baseline over many seeds, with common random numbers.
+
+For every seed the baseline and the scenario run with the same seed, so both draw from the
+same named random streams (:mod:`sim.rng`); differences are paired per seed. Results per
+place, parish, municipality, settlement size class (of the start year) and region, per year:
+mean paired difference in population and its 95% t-interval over seeds, with the baseline
+and scenario means. Initiatives that failed are listed with where, when and why.
+
+Common random numbers here are per process and year: identical runs give identical draws,
+but once a scenario changes who moves or is born, later draws of unrelated households can
+shift too, so differences far from the targeted places are noise that averages out over
+seeds (it does not bias the mean); the interval shows it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .model import RegionModel
+from .places import SIZE_CLASSES, settlement_class
+from .scenario import Scenario, build_interventions, parameters
+
+log = logging.getLogger(__name__)
+
+KEEP = ["year", "place_id", "population", "grocer_open", "school_open", "doctor_open",
+        "pharmacy_open", "in_movers", "out_movers"]
+
+
+@dataclass
+class RunOutput:
+    """What one run contributes to a comparison."""
+
+    place_year: pd.DataFrame
+    events: pd.DataFrame
+
+
+def run_one(scenario: Scenario, seed: int, scale: float) -> RunOutput:
+    """Run one scenario for one seed (a pure, top-level function: safe for process pools)."""
+    params = parameters(scenario).with_overrides(scale=scale)
+    m = RegionModel(params, seed=seed, scenario=scenario)
+    m.run()
+    py = m.place_year()[KEEP].copy()
+    py["population"] = py["population"] / scale
+    ev = m.initiative_events().assign(seed=seed)
+    return RunOutput(py.assign(seed=seed), ev)
+
+
+def _interval(d: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    g = d.groupby(keys)
+    out = g.agg(mean_diff=("diff", "mean"), sd=("diff", "std"), n=("diff", "size"),
+                baseline=("baseline", "mean"), scenario=("scenario", "mean")).reset_index()
+    half = stats.t.ppf(0.975, np.maximum(out["n"] - 1, 1)) * out["sd"].fillna(0) \
+        / np.sqrt(out["n"])
+    out["ci_low"] = out["mean_diff"] - half
+    out["ci_high"] = out["mean_diff"] + half
+    return out.drop(columns="sd")
+
+
+def summarise(base: pd.DataFrame, scen: pd.DataFrame, places: pd.DataFrame,
+              targeted: np.ndarray) -> dict[str, pd.DataFrame]:
+    """Paired differences per level; ``base``/``scen`` have year, place_id, seed, population."""
+    key = ["seed", "year", "place_id"]
+    cols = [*key, "population"]
+    d = base[cols].merge(scen[cols], on=key, suffixes=("_b", "_s"))
+    d = d.rename(columns={"population_b": "baseline", "population_s": "scenario"})
+    d["diff"] = d["scenario"] - d["baseline"]
+    meta = places.set_index("place_id")
+    start = base[base["year"] == base["year"].min()].groupby("place_id")["population"].mean()
+    cls = settlement_class(start.reindex(meta.index).to_numpy(),
+                           (meta["kind"] == "countryside").to_numpy())
+    meta = meta.assign(size_class=np.array(SIZE_CLASSES)[cls],
+                       targeted=np.isin(meta.index.to_numpy(), targeted))
+    d = d.join(meta[["name", "parish_name", "municipality", "size_class", "targeted"]],
+               on="place_id")
+    out = {"place": _interval(d, ["year", "place_id", "name", "municipality", "targeted"])}
+    for level, col in (("parish", "parish_name"), ("municipality", "municipality"),
+                       ("size_class", "size_class")):
+        agg = d.groupby(["seed", "year", col])[["baseline", "scenario", "diff"]].sum()
+        out[level] = _interval(agg.reset_index(), ["year", col])
+    for label, mask in (("targeted", d["targeted"]), ("region", np.ones(len(d), bool))):
+        agg = d[mask].groupby(["seed", "year"])[["baseline", "scenario", "diff"]].sum()
+        out[label] = _interval(agg.reset_index(), ["year"])
+    return out
+
+
+def services_difference(base: pd.DataFrame, scen: pd.DataFrame,
+                        targeted: np.ndarray) -> pd.DataFrame:
+    """Open grocers in the targeted places per year: baseline vs scenario (mean over seeds)."""
+    cols = ["grocer_open", "school_open", "doctor_open", "pharmacy_open"]
+    rows = []
+    for label, df in (("baseline", base), ("scenario", scen)):
+        t = df[df["place_id"].isin(targeted)].groupby(["seed", "year"])[cols].sum()
+        rows.append(t.groupby("year").mean().add_prefix(f"{label}_"))
+    return pd.concat(rows, axis=1).reset_index()
+
+
+def compare(scenario: Scenario, baseline: Scenario, seeds: list[int], scale: float,
+            out_dir: Path, name: str, jobs: int = 1) -> Path:
+    """Run both arms for every seed and write the comparison to ``out_dir/name``."""
+    final = Path(out_dir) / name
+    if final.exists():
+        raise FileExistsError(f"{final} already exists; choose another --name or remove it")
+    jobs = max(1, min(jobs, os.cpu_count() or 1))
+    tasks = [(sc, s) for s in seeds for sc in (baseline, scenario)]
+    if jobs == 1:
+        results = [run_one(sc, s, scale) for sc, s in tasks]
+    else:
+        with ProcessPoolExecutor(jobs) as ex:
+            results = list(ex.map(run_one, [t[0] for t in tasks], [t[1] for t in tasks],
+                                  [scale] * len(tasks)))
+    base = pd.concat([r.place_year for r in results[0::2]], ignore_index=True)
+    scen = pd.concat([r.place_year for r in results[1::2]], ignore_index=True)
+    events = pd.concat([r.events for r in results[1::2]], ignore_index=True)
+    probe = RegionModel(parameters(scenario).with_overrides(scale=min(scale, 0.05),
+                                                            end_year=2022), seed=seeds[0])
+    targeted = np.unique(np.concatenate(
+        [np.asarray(getattr(obj, "places", []), int)
+         for obj in build_interventions(scenario, probe)] or [np.zeros(0, int)]))
+    places = probe.world.places
+    tables = summarise(base, scen, places, targeted)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=out_dir))
+    try:
+        for level, t in tables.items():
+            t.to_parquet(tmp / f"difference_{level}.parquet", index=False)
+        tables["targeted"].to_csv(tmp / "difference_targeted.csv", index=False)
+        services_difference(base, scen, targeted).to_parquet(tmp / "services_targeted.parquet",
+                                                             index=False)
+        events.to_parquet(tmp / "initiative_events.parquet", index=False)
+        from .charts import comparison_charts
+        comparison_charts(tables, places, tmp, scenario.name)
+        import json
+
+        from .results import git_commit, versions
+        from .scenario import digest
+        (tmp / "manifest.json").write_text(json.dumps({
+            "scenario": scenario.name, "scenario_sha256": digest(scenario),
+            "baseline": baseline.name, "baseline_sha256": digest(baseline),
+            "seeds": seeds, "scale": scale, "targeted_places": targeted.tolist(),
+            "git_commit": git_commit(), "versions": versions(),
+            "resolved_scenario": scenario.model_dump(mode="json"),
+            "resolved_baseline": baseline.model_dump(mode="json"),
+        }, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final

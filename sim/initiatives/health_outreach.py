@@ -1,0 +1,54 @@
+"""Health outreach: a mobile clinic, visiting nurse-led clinic or telemedicine.
+
+**Mechanism.** A clinic that visits the place on fixed days, or a village health post with
+video consultations, brings a doctor within reach without a practice in the place. While it
+runs, the place's distance to a doctor counts as at most ``access_km``
+(``model.service_access_km[place, doctor]``; the distance used is the smaller of this and
+the nearest open practice); ``stop`` restores the previous access (none: infinite). Only the
+doctor distance changes; by the default weights it matters most to seniors (0.4) and a
+little to families and adults (0.1). The practices' catchments are not changed.
+
+**Evidence.** No figure in ``data/calibration_figures.csv`` measures doctor access yet; the
+effective distance (5 km, as if a practice were in the next village) and the volunteer hours
+(none: run by the region or the municipality) are assumptions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from ..services import KINDS
+from .base import Initiative, InitiativeSettings, register_initiative
+
+DOCTOR = KINDS.index("doctor")
+
+
+class HealthOutreachSettings(InitiativeSettings):
+    """Settings of health outreach."""
+
+    access_km: float = Field(
+        5.0, ge=0.0, le=30.0, description="assumption: distance to a doctor the place counts "
+        "as having (km)")
+
+
+@register_initiative("health_outreach")
+class HealthOutreach(Initiative):
+    """Health outreach: shortens the doctor distance of the targeted places."""
+
+    Settings = HealthOutreachSettings
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.previous = np.full(len(self.places), np.inf)
+
+    def begin(self, model, i: int, year: int) -> None:
+        """Give place ``i`` doctor access within ``access_km``."""
+        p = int(self.places[i])
+        acc = model.service_access_km
+        self.previous[i] = acc[p, DOCTOR]
+        acc[p, DOCTOR] = min(float(acc[p, DOCTOR]), self.settings.access_km)
+
+    def stop(self, model, i: int, year: int) -> None:
+        """Restore the previous doctor access of place ``i``."""
+        model.service_access_km[int(self.places[i]), DOCTOR] = self.previous[i]

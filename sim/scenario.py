@@ -1,0 +1,393 @@
+"""Scenario files: what a village, municipality or the region tries, against a baseline.
+
+A scenario is a TOML file (read with :mod:`tomllib`, validated with pydantic, unknown keys
+rejected; it can never execute code)::
+
+    # What happens to villages in Lemvig and Struer that lost their shop if citizens open one?
+    name = "coop_grocers_west"
+    description = "Cooperative grocers in villages of 300-1,000 without a shop, from 2027"
+    base = "baseline.toml"            # optional: inherit (deep merge; initiatives are added)
+
+    [years]
+    end = 2050
+
+    [parameters]                      # any model parameter by its nested name
+    relocation.move_rate = [0.25, 0.08, 0.07, 0.04]
+
+    [[initiatives]]
+    kind = "coop_grocer"
+    start = 2027
+    budget_dkk = 600000
+    [initiatives.target]
+    municipalities = ["Lemvig", "Struer"]
+    population = [300, 1000]
+    lacks = ["grocer"]
+    [initiatives.settings]
+    type = "B"
+
+:func:`validate_files` reports every problem of every file at once, with file, 1-based item,
+field, value, what is allowed and "did you mean ..." for misspelt place or municipality names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .initiatives import INITIATIVES, Initiative
+from .params import Parameters, _deep_merge
+from .places import SIZE_CLASSES, settlement_class
+from .services import KINDS
+from .trends import TRENDS
+
+ServiceKind = Literal["grocer", "school", "doctor", "pharmacy"]
+SizeClass = Literal["open countryside", "<500", "500-999", "1,000-1,999", "2,000-4,999",
+                    "5,000-9,999", ">=10,000"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Target(_Strict):
+    """Which places an initiative applies to: names, or criteria on the start state.
+
+    Names and criteria combine: a place must match every criterion given; if names are
+    given, only those places (or places of those parishes/municipalities) are considered.
+    """
+
+    places: list[str] = Field(
+        [], description="place names, e.g. 'Thyborøn'; a hamlet under 200 inhabitants selects "
+        "the open countryside of its parish")
+    parishes: list[str] = Field([], description="parish names (all places of the parish)")
+    municipalities: list[str] = Field([], description="municipality names")
+    kind: Literal["town", "countryside", "any"] = Field(
+        "town", description="towns only (default), open countryside only, or any place")
+    population: tuple[int, int] | None = Field(
+        None, description="[min, max] inhabitants in the start year (inclusive)")
+    size_class: list[SizeClass] = Field([], description="settlement size classes")
+    has: list[ServiceKind] = Field([], description="must have an open unit of these kinds")
+    lacks: list[ServiceKind] = Field([], description="must lack these kinds")
+    min_km_to: dict[ServiceKind, float] = Field(
+        {}, description="nearest unit of the kind at least this far (km)")
+    municipal_trend_max_pct: float | None = Field(
+        None, description="the municipality's population change 2016-2021 (%) at most this")
+
+    @model_validator(mode="after")
+    def _check(self) -> Target:
+        if self.population is not None and self.population[0] > self.population[1]:
+            raise ValueError(f"population range {list(self.population)} has min > max")
+        if any(v < 0 for v in self.min_km_to.values()):
+            raise ValueError("min_km_to distances must be >= 0")
+        return self
+
+
+class InitiativeSpec(_Strict):
+    """One ``[[initiatives]]`` item."""
+
+    kind: str = Field(description="registered initiative kind, e.g. 'coop_grocer'")
+    name: str | None = Field(None, description="label in reports (default: the kind)")
+    start: int = Field(ge=2022, le=2100, description="first year it acts (1 January)")
+    end: int | None = Field(None, ge=2022, le=2100, description="last year it acts")
+    target: Target = Field(description="where it applies")
+    budget_dkk: float | None = Field(None, ge=0, description="budget in DKK (recorded)")
+    settings: dict[str, Any] = Field({}, description="kind-specific settings")
+
+    @model_validator(mode="after")
+    def _check(self) -> InitiativeSpec:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        return self
+
+
+class TrendSpec(_Strict):
+    """One ``[[trends]]`` item: an exogenous change (fuel prices, remote work, ...)."""
+
+    kind: str = Field(description="registered trend kind, e.g. 'remote_work'")
+    start: int = Field(ge=2022, le=2100)
+    end: int | None = Field(None, ge=2022, le=2100)
+    settings: dict[str, Any] = Field({})
+
+
+class Years(_Strict):
+    """Simulated years: from the base year 2021 to ``end``."""
+
+    start: Literal[2021] = 2021
+    end: int = Field(2050, ge=2022, le=2100)
+
+
+class Scenario(_Strict):
+    """A scenario file (after inheritance)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9._-]+$", description="short id used in results")
+    description: str = ""
+    base: str | None = Field(None, description="scenario file this one builds on")
+    years: Years = Years()
+    parameters: dict[str, Any] = Field({}, description="model parameter overrides")
+    initiatives: list[InitiativeSpec] = []
+    trends: list[TrendSpec] = []
+
+
+class ScenarioError(ValueError):
+    """One or more problems in scenario files (one line each)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _dotted_to_nested(d: dict[str, Any]) -> dict[str, Any]:
+    """``{"relocation.move_rate": x}`` and nested tables both become nested dicts."""
+    out: dict[str, Any] = {}
+    for key, value in d.items():
+        parts = key.split(".")
+        node = out
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        if isinstance(value, dict):
+            value = _dotted_to_nested(value)
+        if isinstance(node.get(parts[-1]), dict) and isinstance(value, dict):
+            node[parts[-1]] = _deep_merge(node[parts[-1]], value)
+        else:
+            node[parts[-1]] = value
+    return out
+
+
+def read_raw(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The file's table with its ``base`` chain merged in (base first, this file on top).
+
+    Raises:
+        ScenarioError: Unreadable file, bad TOML, missing or circular base.
+    """
+    path = Path(path)
+    if path.resolve() in chain:
+        cycle = " -> ".join(str(p.name) for p in (*chain, path.resolve()))
+        raise ScenarioError([f"{chain[-1]}: field 'base': circular inheritance ({cycle}); "
+                             "remove one of the base references"])
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        where = f"{chain[-1]}: field 'base'" if chain else str(path)
+        raise ScenarioError([f"{where}: file {path} not found"]) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError([f"{path}: not valid TOML ({e}); fix the syntax"]) from None
+    base = raw.get("base")
+    if base is None:
+        return raw
+    if not isinstance(base, str):
+        raise ScenarioError([f"{path}: field 'base' = {base!r}: must be a file name"])
+    parent = read_raw(path.parent / base, (*chain, path.resolve()))
+    merged = _deep_merge({k: v for k, v in parent.items() if k not in ("name", "description")},
+                         {k: v for k, v in raw.items() if k not in ("initiatives", "trends")})
+    merged["initiatives"] = parent.get("initiatives", []) + raw.get("initiatives", [])
+    merged["trends"] = parent.get("trends", []) + raw.get("trends", [])
+    return merged
+
+
+def _loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part + 1}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _pydantic_problems(path: Path, err: ValidationError, prefix: str = "") -> list[str]:
+    lines = []
+    for e in err.errors():
+        field = prefix + _loc(e["loc"])
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{path}: unknown field '{field}'; remove it or check the spelling")
+        else:
+            value = e.get("input")
+            shown = "" if isinstance(value, dict) else f" = {value!r}"
+            lines.append(f"{path}: field '{field}'{shown}: {e['msg']}")
+    return lines
+
+
+def _suggest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _hamlet_index(places: pd.DataFrame) -> dict[str, list[int]]:
+    """Hamlet name -> place ids of the open-countryside places that hold it."""
+    out: dict[str, list[int]] = {}
+    for pid, names in zip(places["place_id"], places.get("hamlets", pd.Series(dtype=str)),
+                          strict=False):
+        for name in filter(None, str(names or "").split("; ")):
+            out.setdefault(name, []).append(int(pid))
+    return out
+
+
+def _items(raw: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    items = raw.get(key, [])
+    return [x if isinstance(x, dict) else {} for x in items] if isinstance(items, list) else []
+
+
+def check(path: str | Path, places: pd.DataFrame) -> tuple[Scenario | None, list[str]]:
+    """Validate one scenario file; returns (scenario or None, problems)."""
+    path = Path(path)
+    try:
+        raw = read_raw(path)
+    except ScenarioError as e:
+        return None, e.problems
+    if isinstance(raw.get("parameters"), dict):
+        raw["parameters"] = _dotted_to_nested(raw["parameters"])
+    problems: list[str] = []
+    sc: Scenario | None = None
+    try:
+        sc = Scenario.model_validate(raw)
+    except ValidationError as e:
+        problems += _pydantic_problems(path, e)
+    if sc is not None:
+        try:
+            parameters(sc)
+        except ValidationError as e:
+            problems += _pydantic_problems(path, e, "parameters.")
+    # checks on the raw tables run even when the structure has problems elsewhere
+    towns = sorted(set(places["name"]) | set(_hamlet_index(places)))
+    munis = sorted(set(places["municipality"]))
+    parishes = sorted(set(places["parish_name"]))
+    end = sc.years.end if sc is not None else None
+    for i, ini in enumerate(_items(raw, "initiatives"), start=1):
+        where = f"{path}: initiatives[{i}]"
+        kind = ini.get("kind")
+        if isinstance(kind, str) and kind not in INITIATIVES:
+            problems.append(f"{where}.kind = {kind!r}: unknown initiative kind; allowed: "
+                            f"{', '.join(sorted(INITIATIVES))}"
+                            f"{_suggest(kind, sorted(INITIATIVES))}")
+        elif isinstance(kind, str) and isinstance(ini.get("settings", {}), dict):
+            try:
+                INITIATIVES[kind].Settings.model_validate(ini.get("settings", {}))
+            except ValidationError as e:
+                problems += _pydantic_problems(path, e, f"initiatives[{i}].settings.")
+        start = ini.get("start")
+        if end is not None and isinstance(start, int) and start > end:
+            problems.append(f"{where}.start = {start}: after the scenario's last year {end}")
+        target = ini.get("target") if isinstance(ini.get("target"), dict) else {}
+        for field, known, noun in (("places", towns, "place"),
+                                   ("municipalities", munis, "municipality"),
+                                   ("parishes", parishes, "parish")):
+            names = target.get(field, [])
+            for name in names if isinstance(names, list) else []:
+                if isinstance(name, str) and name not in known:
+                    problems.append(f"{where}.target.{field}: {name!r} is not a {noun} of the "
+                                    f"region{_suggest(name, known)}")
+    for i, tr in enumerate(_items(raw, "trends"), start=1):
+        kind = tr.get("kind")
+        if isinstance(kind, str) and kind not in TRENDS:
+            problems.append(f"{path}: trends[{i}].kind = {kind!r}: unknown trend kind; "
+                            f"allowed: {', '.join(sorted(TRENDS))}"
+                            f"{_suggest(kind, sorted(TRENDS))}")
+        elif isinstance(kind, str) and isinstance(tr.get("settings", {}), dict):
+            try:
+                TRENDS[kind].Settings.model_validate(tr.get("settings", {}))
+            except ValidationError as e:
+                problems += _pydantic_problems(path, e, f"trends[{i}].settings.")
+    return (sc if not problems else None), problems
+
+
+def parameters(sc: Scenario, base: Parameters | None = None) -> Parameters:
+    """Model parameters of a scenario (defaults, then its overrides, then its years)."""
+    base = base or Parameters()
+    merged = _deep_merge(base.resolved(), sc.parameters)
+    merged["end_year"] = sc.years.end
+    return Parameters.model_validate(merged)
+
+
+def load(path: str | Path, places: pd.DataFrame) -> Scenario:
+    """Validated scenario; raises :class:`ScenarioError` with every problem."""
+    sc, problems = check(path, places)
+    if problems:
+        raise ScenarioError(problems)
+    assert sc is not None
+    return sc
+
+
+def validate_files(paths: list[str | Path], places: pd.DataFrame) -> list[str]:
+    """Every problem of every file (empty list = all valid)."""
+    problems: list[str] = []
+    for p in paths:
+        problems += check(p, places)[1]
+    return problems
+
+
+def digest(sc: Scenario) -> str:
+    """SHA-256 of the resolved scenario (after inheritance and defaults)."""
+    blob = json.dumps(sc.model_dump(mode="json"), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of scenario files (for editors)."""
+    return Scenario.model_json_schema()
+
+
+# --------------------------------------------------------------------------- targeting
+def resolve_target(target: Target, model) -> np.ndarray:
+    """Place indices matching ``target`` in the model's start state."""
+    places = model.world.places
+    n = len(places)
+    ok = np.ones(n, bool)
+    if target.kind != "any":
+        ok &= (places["kind"] == target.kind).to_numpy()
+    if target.places or target.parishes or target.municipalities:
+        hamlets = _hamlet_index(places)
+        in_hamlet = np.isin(places["place_id"].to_numpy(),
+                            [pid for name in target.places for pid in hamlets.get(name, [])])
+        named = (places["name"].isin(target.places).to_numpy() | in_hamlet
+                 | places["parish_name"].isin(target.parishes).to_numpy()
+                 | places["municipality"].isin(target.municipalities).to_numpy())
+        if target.places and not (target.parishes or target.municipalities):
+            ok = named.copy()  # explicitly named places are taken whatever their kind
+        else:
+            ok &= named
+    pop = model.persons_per_place() / model.params.scale
+    if target.population is not None:
+        ok &= (pop >= target.population[0]) & (pop <= target.population[1])
+    if target.size_class:
+        cls = settlement_class(pop, (places["kind"] == "countryside").to_numpy(),
+                               model.params.world.settlement_town_min)
+        ok &= np.isin(cls, [SIZE_CLASSES.index(c) for c in target.size_class])
+    counts = model.services.open_count(n)
+    for k in target.has:
+        ok &= counts[:, KINDS.index(k)] > 0
+    for k in target.lacks:
+        ok &= counts[:, KINDS.index(k)] == 0
+    if target.min_km_to:
+        km = model.service_km()
+        for k, v in target.min_km_to.items():
+            ok &= km[:, KINDS.index(k)] >= v
+    if target.municipal_trend_max_pct is not None:
+        from .migration import municipal_growth_pct
+        trend = municipal_growth_pct(2016, 2021)
+        ok &= places["municipality_code"].map(trend).to_numpy() <= target.municipal_trend_max_pct
+    return np.flatnonzero(ok)
+
+
+def build_interventions(sc: Scenario, model) -> list:
+    """Initiative and trend objects of ``sc`` resolved against ``model``'s start state."""
+    out: list = []
+    for spec in sc.initiatives:
+        cls = INITIATIVES[spec.kind]
+        ini: Initiative = cls(name=spec.name or spec.kind,
+                              places=resolve_target(spec.target, model), start=spec.start,
+                              end=spec.end, settings=cls.Settings.model_validate(spec.settings),
+                              budget_dkk=spec.budget_dkk)
+        out.append(ini)
+    for spec in sc.trends:
+        cls = TRENDS[spec.kind]
+        out.append(cls(start=spec.start, end=spec.end,
+                       settings=cls.Settings.model_validate(spec.settings)))
+    return out
