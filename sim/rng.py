@@ -20,6 +20,7 @@ STREAMS = (
     "services",
     "housing",
     "relocation",
+    "initiatives",
 )
 
 
@@ -39,11 +40,15 @@ class Streams:
         self.seed = int(seed)
         self._root = np.random.SeedSequence(self.seed)
 
-    def get(self, process: str, year: int = 0) -> np.random.Generator:
-        """Generator for ``process`` in ``year``; the same arguments give the same stream."""
+    def get(self, process: str, year: int = 0, *keys: int) -> np.random.Generator:
+        """Generator for ``process`` in ``year`` (and optional integer ``keys``, e.g. a place).
+
+        The same arguments give the same stream; streams with other keys are independent.
+        """
         if process not in STREAMS:
             raise KeyError(f"unknown random stream {process!r}; known: {', '.join(STREAMS)}")
         ss = np.random.SeedSequence(
-            entropy=self._root.entropy, spawn_key=(_key(process), int(year))
+            entropy=self._root.entropy,
+            spawn_key=(_key(process), int(year), *(int(k) for k in keys))
         )
         return np.random.Generator(np.random.PCG64(ss))

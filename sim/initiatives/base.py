@@ -48,7 +48,7 @@ class Event:
     name: str
     place_id: int
     year: int
-    event: str  # started, failed, ended
+    event: str  # started, failed, ended (housing also: built, demolished)
     reason: str = ""
 
 

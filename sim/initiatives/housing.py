@@ -45,7 +45,7 @@ def scaled_count(model, count: int, place: int, year: int) -> int:
     """``count * scale`` rounded at random (expected value exact), reproducible per run."""
     x = count * model.params.scale
     base = np.floor(x)
-    rng = np.random.default_rng([model.seed_value, _SALT, int(place), int(year)])
+    rng = model.streams.get("initiatives", year, _SALT, int(place))
     return int(base + (rng.random() < x - base))
 
 
