@@ -15,27 +15,38 @@ __version__ = "0.1.0"
 from .checks import forum_figures
 from .data import DataError
 from .household import Household, Households, Persons, Population
+from .initiatives import INITIATIVES, Initiative, InitiativeSettings, register_initiative
 from .model import RegionModel, get_world
 from .params import ParameterFileError, Parameters, load_parameters
 from .places import SIZE_CLASSES, build_places
 from .results import write_results
 from .rng import Streams
+from .scenario import Scenario, ScenarioError, validate_files
+from .scenario import load as load_scenario
+from .trends import TRENDS, Trend, register_trend
 from .utility import TERMS, TermContext, register_term
 from .world import World, build_world
 
 __all__ = [
+    "INITIATIVES",
     "SIZE_CLASSES",
     "TERMS",
+    "TRENDS",
     "DataError",
     "Household",
     "Households",
+    "Initiative",
+    "InitiativeSettings",
     "ParameterFileError",
     "Parameters",
     "Persons",
     "Population",
     "RegionModel",
+    "Scenario",
+    "ScenarioError",
     "Streams",
     "TermContext",
+    "Trend",
     "World",
     "__version__",
     "build_places",
@@ -43,6 +54,10 @@ __all__ = [
     "forum_figures",
     "get_world",
     "load_parameters",
+    "load_scenario",
+    "register_initiative",
     "register_term",
+    "register_trend",
+    "validate_files",
     "write_results",
 ]
