@@ -126,7 +126,37 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--jobs", type=int, default=1, help="parallel processes (default 1)")
     cmp_.add_argument("--out", type=Path, default=Path("results"))
     cmp_.add_argument("--name", default=None, help="folder name (default compare-<scenario>)")
+    sim_ = sub.add_parser("similar", help="places most like PLACE (to copy a solution from)",
+                          description="List the places most similar to PLACE on standardised "
+                          "features (size, age structure, distance to a larger town, services, "
+                          "municipal trend), side by side, with notes where contexts differ.")
+    sim_.add_argument("place", metavar="PLACE",
+                      help="town, '<parish> (land)', a hamlet, or 'Name, Municipality'")
+    sim_.add_argument("--k", type=int, default=5, help="how many places (default 5)")
+    sim_.add_argument("--any-kind", action="store_true",
+                      help="compare towns with open countryside too")
+    sim_.add_argument("--scale", type=_scale, default=1.0)
+    sim_.add_argument("--seed", type=_seed, default=0)
     return parser
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    """``landsim similar PLACE``."""
+    from .model import RegionModel, get_world
+    from .params import Parameters
+    from .similar import find_place, format_table, similar
+
+    if args.k < 1:
+        return _fail("--k must be at least 1")
+    params = Parameters(scale=args.scale, end_year=2022)
+    world = get_world(params)
+    try:
+        pid = find_place(world.places, args.place)
+    except ValueError as e:
+        return _fail(str(e))
+    model = RegionModel(params, seed=args.seed, world=world)
+    print(format_table(similar(model, pid, k=args.k, same_kind=not args.any_kind)))
+    return 0
 
 
 def _fail(msg: str) -> int:
@@ -302,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_schema(args)
     if args.command == "compare":
         return cmd_compare(args)
+    if args.command == "similar":
+        return cmd_similar(args)
     parser.print_help()
     return EXIT_USAGE
 

@@ -330,7 +330,8 @@ def load_parameters(path: str | Path | None = None, **overrides: Any) -> Paramet
                 f"{p}: file not found; give the path of a .toml file") from None
         except tomllib.TOMLDecodeError as e:
             raise ParameterFileError(f"{p}: not valid TOML ({e}); fix the syntax") from None
-    data = _deep_merge(data, overrides)
+    # merged over the defaults so a partial table (e.g. one utility weight) keeps the rest
+    data = _deep_merge(Parameters().resolved(), _deep_merge(data, overrides))
     try:
         return Parameters.model_validate(data)
     except ValidationError as e:

@@ -104,3 +104,23 @@ def test_help_teaches_and_check_prints_forum_figures():
     assert r.returncode == 0 and "place_year.parquet" in r.stdout and "Examples" in r.stdout
     r = _landsim("check")
     assert r.returncode == 0 and "forum: ~700,000" in r.stdout
+
+
+def test_similar_lists_places_and_suggests_names(capsys):
+    """Rule: `similar` prints the closest places; a misspelt name gets 'did you mean'."""
+    assert main(["similar", "Lemvg"]) == 2
+    assert "did you mean 'Lemvig'" in capsys.readouterr().err
+    assert main(["similar", "Harboøre", "--k", "3", "--scale", "0.05"]) == 0
+    out = capsys.readouterr().out
+    assert "Harboøre" in out and len(out.splitlines()) >= 4
+
+
+def test_partial_weight_table_keeps_other_weights(tmp_path):
+    """Rule: a parameter file giving one utility weight keeps the default others."""
+    from sim.params import Parameters, load_parameters
+
+    f = tmp_path / "w.toml"
+    f.write_text("[relocation.weights]\ngrocer = [1.0, 1.0, 1.0, 1.0]\n")
+    p = load_parameters(f)
+    assert p.relocation.weights["grocer"] == (1.0, 1.0, 1.0, 1.0)
+    assert set(p.relocation.weights) == set(Parameters().relocation.weights)
