@@ -104,6 +104,31 @@ def services_difference(base: pd.DataFrame, scen: pd.DataFrame,
     return pd.concat(rows, axis=1).reset_index()
 
 
+def targeted_effects(place_table: pd.DataFrame, targeted: np.ndarray, scenario: Scenario,
+                     probe: RegionModel) -> pd.DataFrame:
+    """Last-year effect in each targeted place, with its interval.
+
+    For solutions copied from a place (``target.similar_to``) a plain-language note says where
+    the context differs from the place the solution comes from.
+    """
+    last = place_table[(place_table["year"] == place_table["year"].max())
+                       & place_table["place_id"].isin(targeted)].copy()
+    last["note"] = ""
+    for spec in scenario.initiatives:
+        if spec.target.similar_to is None:
+            continue
+        from .similar import find_place, similar
+        ref = find_place(probe.world.places, spec.target.similar_to)
+        sim = similar(probe, ref, k=spec.target.k).set_index("place_id")
+        notes = sim["note"].reindex(last["place_id"]).fillna("")
+        label = f"like {sim['ref_name'].iloc[0]}: " if len(sim) else ""
+        last["note"] = np.where(notes.to_numpy() != "", label + notes.to_numpy(),
+                                last["note"].to_numpy())
+    cols = ["place_id", "name", "municipality", "year", "baseline", "scenario", "mean_diff",
+            "ci_low", "ci_high", "n", "note"]
+    return last[cols].sort_values("mean_diff", ascending=False).reset_index(drop=True)
+
+
 def compare(scenario: Scenario, baseline: Scenario, seeds: list[int], scale: float,
             out_dir: Path, name: str, jobs: int = 1) -> Path:
     """Run both arms for every seed and write the comparison to ``out_dir/name``."""
@@ -137,6 +162,9 @@ def compare(scenario: Scenario, baseline: Scenario, seeds: list[int], scale: flo
         services_difference(base, scen, targeted).to_parquet(tmp / "services_targeted.parquet",
                                                              index=False)
         events.to_parquet(tmp / "initiative_events.parquet", index=False)
+        per_place = targeted_effects(tables["place"], targeted, scenario, probe)
+        per_place.to_parquet(tmp / "targeted_places.parquet", index=False)
+        per_place.to_csv(tmp / "targeted_places.csv", index=False)
         from .charts import comparison_charts
         comparison_charts(tables, places, tmp, scenario.name)
         import json

@@ -80,6 +80,10 @@ class Target(_Strict):
         {}, description="nearest unit of the kind at least this far (km)")
     municipal_trend_max_pct: float | None = Field(
         None, description="the municipality's population change 2016-2021 (%) at most this")
+    similar_to: str | None = Field(
+        None, description="copy a solution: the k places most similar to this place "
+        "(see `landsim similar`); 'Name' or 'Name, Municipality'")
+    k: int = Field(5, ge=1, le=100, description="how many similar places (with similar_to)")
 
     @model_validator(mode="after")
     def _check(self) -> Target:
@@ -276,6 +280,12 @@ def check(path: str | Path, places: pd.DataFrame) -> tuple[Scenario | None, list
         if end is not None and isinstance(start, int) and start > end:
             problems.append(f"{where}.start = {start}: after the scenario's last year {end}")
         target = ini.get("target") if isinstance(ini.get("target"), dict) else {}
+        if isinstance(target.get("similar_to"), str):
+            from .similar import find_place
+            try:
+                find_place(places, target["similar_to"])
+            except ValueError as e:
+                problems.append(f"{where}.target.similar_to: {e}")
         for field, known, noun in (("places", towns, "place"),
                                    ("municipalities", munis, "municipality"),
                                    ("parishes", parishes, "parish")):
@@ -340,7 +350,12 @@ def resolve_target(target: Target, model) -> np.ndarray:
     places = model.world.places
     n = len(places)
     ok = np.ones(n, bool)
-    if target.kind != "any":
+    if target.similar_to is not None:
+        from .similar import find_place, similar
+        ref = find_place(places, target.similar_to)
+        ok[:] = False
+        ok[similar(model, ref, k=target.k)["place_id"].to_numpy()] = True
+    elif target.kind != "any":
         ok &= (places["kind"] == target.kind).to_numpy()
     if target.places or target.parishes or target.municipalities:
         hamlets = _hamlet_index(places)

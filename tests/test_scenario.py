@@ -168,3 +168,19 @@ def test_scenario_error_exception_lists_problems(tmp_path, places):
         load(p, places)
     assert len(e.value.problems) == 1 and "Nowhere" in str(e.value)
     assert np.all([str(p) in line for line in e.value.problems])
+
+
+def test_similar_to_targets_the_k_most_similar_places(places, tmp_path):
+    """Rule: `similar_to` selects exactly the places `landsim similar` lists; a misspelt
+    reference gets a clear message."""
+    from sim.similar import find_place, similar
+
+    sc = load(SCENARIOS / "copy_coop_grocer.toml", places)
+    m = RegionModel(parameters(sc).with_overrides(scale=0.05, end_year=2022), seed=0)
+    idx = resolve_target(sc.initiatives[0].target, m)
+    want = similar(m, find_place(m.world.places, "Ramme"), k=5)["place_id"].to_numpy()
+    assert sorted(idx.tolist()) == sorted(want.tolist())
+    bad = _write(tmp_path, "b.toml", (SCENARIOS / "copy_coop_grocer.toml").read_text()
+                 .replace('"Ramme"', '"Rame"').replace('base = "baseline.toml"\n', ""))
+    _, problems = check(bad, places)
+    assert any("similar_to" in p and "did you mean" in p for p in problems)
