@@ -8,6 +8,7 @@ the total fertility rate (girls per birth). Everything is vectorised over person
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 from . import data
 from .household import Households, Persons, Population
 from .params import DemographyParams
+from .rng import Streams
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class DemographyResult:
     parent_hid: np.ndarray  # household id each leaver came from (to return to if unhoused)
 
 
-def form_unions(pop: Population, params: DemographyParams, rng: np.random.Generator,
+def form_unions(pop: Population, params: DemographyParams, u: Callable,
                 alive: np.ndarray | None = None, exclude: np.ndarray | None = None) -> int:
     """Pair adults living alone into couples within their place; returns the number of unions.
 
@@ -77,14 +79,14 @@ def form_unions(pop: Population, params: DemographyParams, rng: np.random.Genera
     each place women and men are matched by age rank, and the man moves into the woman's
     household (his household is left empty and removed with the year's compaction).
     Households in ``exclude`` (a young adult just left them and may need to return) do not
-    take part this year.
+    take part this year. ``u(ids, slot)`` gives keyed uniforms (see :func:`step`).
     """
     p = pop.persons
     hh = pop.households
     alive = np.ones(len(p), bool) if alive is None else alive
     size = np.bincount(p.hh[alive], minlength=len(hh))
     # draw per household: a one-person household looks for a partner with union_rate
-    looking = (size == 1) & hh.housed & (rng.random(len(hh)) < params.union_rate)
+    looking = (size == 1) & hh.housed & (u(hh.key, 5) < params.union_rate)
     if exclude is not None:
         looking[: len(exclude)] &= ~exclude
     seek = np.flatnonzero(alive & looking[p.hh])
@@ -97,8 +99,8 @@ def form_unions(pop: Population, params: DemographyParams, rng: np.random.Genera
     n = int(place.max()) + 1
     pw, pm = hh.place[p.hh[women]], hh.place[p.hh[men]]
     k = np.minimum(np.bincount(pw, minlength=n), np.bincount(pm, minlength=n))
-    ow = np.lexsort((p.age[women] + rng.random(len(women)), pw))
-    om = np.lexsort((p.age[men] + rng.random(len(men)), pm))
+    ow = np.lexsort((p.age[women] + u(p.pid[women], 6), pw))
+    om = np.lexsort((p.age[men] + u(p.pid[men], 6), pm))
     women, men = women[ow], men[om]
     pw, pm = pw[ow], pm[om]
     rank_w = np.arange(len(women)) - np.searchsorted(pw, pw)
@@ -111,13 +113,21 @@ def form_unions(pop: Population, params: DemographyParams, rng: np.random.Genera
 
 
 def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_places: int,
-         rng: np.random.Generator) -> DemographyResult:
+         streams: Streams) -> DemographyResult:
     """Advance persons one year; returns events per place.
 
     Order: ageing, deaths, births (to surviving women), employment changes, leaving home (new
     single households, not yet housed: relocation must find them a dwelling), unions of
     adults living alone. Households left without members are removed.
+
+    Every draw is keyed by the person's id (or the household's key) through
+    ``streams.keyed_uniform("demography", ...)``, so a person's fate in a year does not depend
+    on what happens to anyone else.
     """
+
+    def u(ids: np.ndarray, slot: int) -> np.ndarray:
+        return streams.keyed_uniform("demography", ids, year, slot)
+
     p = pop.persons
     p.age = np.minimum(p.age + 1, 110).astype(np.int16)
     pop.households.years = (pop.households.years + 1).astype(np.int16)
@@ -125,25 +135,27 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
 
     improve = (1.0 - params.mortality_improvement) ** max(year - params.mortality_year, 0)
     q = rates.death[p.sex, p.age] * improve
-    dies = rng.random(len(p)) < q
+    dies = u(p.pid, 0) < q
     deaths = np.bincount(place[dies], minlength=n_places)
 
     mothers = np.flatnonzero(~dies & (p.sex == 1) & (rates.birth[p.age] > 0))
-    gives = mothers[rng.random(len(mothers)) < rates.birth[p.age[mothers]]]
+    gives = mothers[u(p.pid[mothers], 1) < rates.birth[p.age[mothers]]]
+    gives = gives[np.argsort(p.pid[gives], kind="stable")]  # babies numbered by mother id
     births = np.bincount(place[gives], minlength=n_places)
     babies = Persons(
         age=np.zeros(len(gives), np.int16),
-        sex=(rng.random(len(gives)) < rates.girl_share).astype(np.int8),
+        sex=(u(p.pid[gives], 2) < rates.girl_share).astype(np.int8),
         hh=p.hh[gives].copy(), child=np.ones(len(gives), bool),
-        employed=np.zeros(len(gives), bool), workplace=np.full(len(gives), -1, np.int32))
+        employed=np.zeros(len(gives), bool), workplace=np.full(len(gives), -1, np.int32),
+        pid=pop.new_pids(len(gives)))
 
     # employment: retirement, exits, entries (working age, 18 to the pension age)
     working = np.flatnonzero((p.age >= 18) & (p.age < params.retirement_age))
     retired = np.flatnonzero(p.employed & (p.age >= params.retirement_age))
-    u = rng.random(len(working))
+    uw = u(p.pid[working], 3)
     was = p.employed[working]
-    stop = working[was & (u < params.employment_exit_rate)]
-    enter = working[~was & (u < params.employment_entry_rate)]
+    stop = working[was & (uw < params.employment_exit_rate)]
+    enter = working[~was & (uw < params.employment_entry_rate)]
     p.employed[stop] = False
     p.employed[retired] = False
     p.employed[enter] = True
@@ -154,7 +166,7 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
     # leaving home: adult children form a one-person household in the same place
     adult_child = np.flatnonzero(p.child & (p.age >= 18) & ~dies)
     leave = (p.age[adult_child] >= params.leave_home_max_age) | \
-        (rng.random(len(adult_child)) < params.leave_home_rate)
+        (u(p.pid[adult_child], 4) < params.leave_home_rate)
     leavers = adult_child[leave]
     n_new = len(leavers)
     hh = pop.households
@@ -167,11 +179,12 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
     hh.extend(Households(
         place=parent_place, hid=leaver_hid,
         car=np.zeros(n_new, bool), renter=np.ones(n_new, bool),
-        years=np.zeros(n_new, np.int16), housed=np.zeros(n_new, bool)))
+        years=np.zeros(n_new, np.int16), housed=np.zeros(n_new, bool),
+        key=p.pid[leavers].copy()))
     p.hh[leavers] = new_rows
     p.child[leavers] = False
 
-    form_unions(pop, params, rng, alive=~dies[: len(p)], exclude=parent_rows)
+    form_unions(pop, params, u, alive=~dies[: len(p)], exclude=parent_rows)
 
     p.extend(babies)
     keep = np.ones(len(p), bool)

@@ -35,6 +35,7 @@ class Persons:
         child: Lives with a parent (under 18, or an adult child not yet left home).
         employed: Has a job.
         workplace: Place index of the job (-1 if none).
+        pid: Unique, never reused person id (keys the person's random draws).
     """
 
     age: np.ndarray
@@ -43,6 +44,7 @@ class Persons:
     child: np.ndarray
     employed: np.ndarray
     workplace: np.ndarray
+    pid: np.ndarray
 
     def __len__(self) -> int:
         return len(self.age)
@@ -61,7 +63,8 @@ class Persons:
     def empty() -> Persons:
         """Table with no rows and the canonical dtypes."""
         return Persons(np.zeros(0, np.int16), np.zeros(0, np.int8), np.zeros(0, np.int32),
-                       np.zeros(0, bool), np.zeros(0, bool), np.zeros(0, np.int32))
+                       np.zeros(0, bool), np.zeros(0, bool), np.zeros(0, np.int32),
+                       np.zeros(0, np.int64))
 
 
 @dataclass
@@ -75,6 +78,8 @@ class Households:
         renter: Rents (else owns) its dwelling.
         years: Years at the current address.
         housed: Occupies a dwelling (False only for a just-formed household looking for one).
+        key: Person id of the founding member: keys the household's random draws, so a
+            household draws the same numbers in every scenario run with the same seed.
     """
 
     place: np.ndarray
@@ -83,6 +88,7 @@ class Households:
     renter: np.ndarray
     years: np.ndarray
     housed: np.ndarray
+    key: np.ndarray
 
     def __len__(self) -> int:
         return len(self.place)
@@ -105,6 +111,7 @@ class Population:
     households: Households
     persons: Persons
     next_hid: int
+    next_pid: int = 0
 
     def size(self) -> np.ndarray:
         """Members per household."""
@@ -156,6 +163,12 @@ class Population:
         """``n`` fresh household identifiers."""
         out = np.arange(self.next_hid, self.next_hid + n, dtype=np.int64)
         self.next_hid += n
+        return out
+
+    def new_pids(self, n: int) -> np.ndarray:
+        """``n`` fresh person identifiers."""
+        out = np.arange(self.next_pid, self.next_pid + n, dtype=np.int64)
+        self.next_pid += n
         return out
 
     def view(self, row: int) -> Household:

@@ -39,18 +39,19 @@ def observed_growth_rate(first: int = 2016, last: int = 2021) -> float:
 
 
 def emigrate(pop: Population, head_age: np.ndarray, rates: tuple[float, ...], n_places: int,
-             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, Population]:
+             u: np.ndarray) -> tuple[np.ndarray, np.ndarray, Population]:
     """Choose the households leaving the region this year.
 
     They are not removed here (the model removes them with the year's other departures, in
-    one compaction); they are marked unhoused so their dwellings count as vacant.
+    one compaction); they are marked unhoused so their dwellings count as vacant. ``u`` holds
+    one uniform per household (keyed by the household, for common random numbers).
 
     Returns:
         (leave, persons out per place, the leaving households as a separate table).
     """
     hh = pop.households
     band = np.searchsorted(np.asarray(AGE_EDGES), head_age, side="right")
-    leave = hh.housed & (rng.random(len(hh)) < np.asarray(rates)[band])
+    leave = hh.housed & (u < np.asarray(rates)[band])
     p = pop.persons
     gone = leave[p.hh]
     out = np.bincount(hh.place[p.hh[gone]], minlength=n_places)
@@ -104,12 +105,14 @@ def immigrants(pop: Population, template: Population, n_persons: int,
     newp = tp.take(member_idx)
     newp.hh = np.repeat(new_rows, counts).astype(np.int32)
     newp.workplace = np.full(len(newp), -1, np.int32)
+    newp.pid = pop.new_pids(len(newp))
     newp.employed = newp.employed.copy()
     th = template.households
     pop.households.extend(Households(
         place=np.zeros(len(pick), np.int32), hid=pop.new_hids(len(pick)),
         car=th.car[pick].copy(), renter=th.renter[pick].copy(),
-        years=np.zeros(len(pick), np.int16), housed=np.zeros(len(pick), bool)))
+        years=np.zeros(len(pick), np.int16), housed=np.zeros(len(pick), bool),
+        key=newp.pid[np.concatenate([[0], np.cumsum(counts)[:-1]])].copy()))
     pop.persons.extend(newp)
     return new_rows
 

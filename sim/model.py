@@ -218,13 +218,12 @@ class RegionModel(mesa.Model):
         for intervention in self.interventions:
             intervention.step(self, year)
         clock.lap("initiatives")
-        dem = demography.step(self.pop, self.rates, p.demography, year, n,
-                              self.streams.get("demography", year))
+        dem = demography.step(self.pop, self.rates, p.demography, year, n, self.streams)
         clock.lap("demography")
-        rng_mig = self.streams.get("migration", year)
         head_age = self.pop.head_age()
         leaving, emigrants, out_tbl = migration.emigrate(
-            self.pop, head_age, p.migration.emigration_rate_by_age, n, rng_mig)
+            self.pop, head_age, p.migration.emigration_rate_by_age, n,
+            self.streams.keyed_uniform("migration", self.pop.households.key, year))
         clock.lap("migration")
 
         users = self.service_users(leaving)
@@ -285,13 +284,19 @@ class RegionModel(mesa.Model):
         pm = relocation.move_probability(stage, values[seg, hh.place], logsum[seg],
                                          np.asarray(p.relocation.move_rate),
                                          p.relocation.dissatisfaction_gain)
-        decide = hh.housed & (rng.random(len(hh)) < pm)
+        decide = hh.housed & (self.streams.keyed_uniform("relocation", hh.key, year, 0) < pm)
         choosers = np.flatnonzero(decide | (~hh.housed & ~gone))
         origin = np.where(incoming[choosers], -1, hh.place[choosers]).astype(np.int64)
         occupied = np.bincount(hh.place[hh.housed], minlength=n)
         vacant = self.housing.vacant(occupied)
+        chooser_keys = hh.key[choosers]
+
+        def keyed(rows: np.ndarray, slot: int) -> np.ndarray:
+            return self.streams.keyed_uniform("relocation", chooser_keys[rows], year, slot)
+
         alloc = relocation.allocate(origin, seg[choosers], hh.housed[choosers], self.kernels,
-                                    self.stage_of_seg, values, vacant, p.relocation.rounds, rng)
+                                    self.stage_of_seg, values, vacant, p.relocation.rounds, rng,
+                                    keyed=keyed)
         got = alloc.dest >= 0
         c_got = choosers[got]
         dest = alloc.dest[got]
@@ -328,7 +333,8 @@ class RegionModel(mesa.Model):
         home = hh.place[pp.hh[check]]
         wp = pp.workplace[check]
         far = (wp < 0) | (self.world.car_min[home, np.maximum(wp, 0)] > MAX_COMMUTE_MIN)
-        pp.workplace[check[far]] = choose_workplaces(self.world.workplace_cdf, home[far], rng,
+        u_job = self.streams.keyed_uniform("relocation", pp.pid[check[far]], year, 30)
+        pp.workplace[check[far]] = choose_workplaces(self.world.workplace_cdf, home[far], u_job,
                                                      self.world.workplace_flat)
         extra_emigrants = self._settle_unhoused(incoming, gone, dem)
         flows["in_movers"] = flows["in_movers"] + self._follow_in

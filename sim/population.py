@@ -87,12 +87,16 @@ def place_age_sex_probs(world: World) -> np.ndarray:
     return out / out.sum(axis=1, keepdims=True)
 
 
-def _sample_rows(cum: np.ndarray, rows: np.ndarray, rng: np.random.Generator,
+def _sample_rows(cum: np.ndarray, rows: np.ndarray, rng: np.random.Generator | np.ndarray,
                  flat: np.ndarray | None = None) -> np.ndarray:
-    """Inverse-CDF draw of a column for each entry of ``rows`` from row-wise CDFs ``cum``."""
+    """Inverse-CDF draw of a column for each entry of ``rows`` from row-wise CDFs ``cum``.
+
+    ``rng`` is a generator or one uniform per entry (keyed draws).
+    """
     if flat is None:
         flat = _flat_cdf(cum)
-    u = rows + rng.random(len(rows))
+    draws = rng.random(len(rows)) if isinstance(rng, np.random.Generator) else np.asarray(rng)
+    u = rows + draws
     idx = np.searchsorted(flat, u, side="right")
     return np.minimum(idx - rows * cum.shape[1], cum.shape[1] - 1)
 
@@ -270,7 +274,7 @@ def synthesize(world: World, params: Parameters, rng: np.random.Generator) -> Po
     workplace[employed] = choose_workplaces(world.workplace_cdf, place[employed], rng)
 
     persons = Persons(age=age, sex=sex, hh=hh_row.astype(np.int32), child=child,
-                      employed=employed, workplace=workplace)
+                      employed=employed, workplace=workplace, pid=np.arange(n, dtype=np.int64))
     n_hh = len(uniq)
     size_rank = np.log(np.maximum(pop_place, 1)) / np.log(pop_place.max())
     countryside = world.places["kind"].to_numpy() == "countryside"
@@ -280,8 +284,9 @@ def synthesize(world: World, params: Parameters, rng: np.random.Generator) -> Po
     households = Households(
         place=hh_place.astype(np.int32), hid=np.arange(n_hh, dtype=np.int64),
         car=rng.random(n_hh) < car_p[hh_place], renter=rng.random(n_hh) < rent_p[hh_place],
-        years=np.zeros(n_hh, np.int16), housed=np.ones(n_hh, bool))
-    popn = Population(households, persons, next_hid=n_hh)
+        years=np.zeros(n_hh, np.int16), housed=np.ones(n_hh, bool),
+        key=uniq.astype(np.int64))  # the person whose index named the household
+    popn = Population(households, persons, next_hid=n_hh, next_pid=n)
     stage = popn.stage()
     rate = np.asarray(params.relocation.move_rate)[stage]
     years = rng.geometric(rate) - 1
@@ -322,7 +327,8 @@ def workplace_cdf(world: World, decay: float) -> np.ndarray:
     return cum
 
 
-def choose_workplaces(cdf: np.ndarray, home: np.ndarray, rng: np.random.Generator,
+def choose_workplaces(cdf: np.ndarray, home: np.ndarray,
+                      rng: np.random.Generator | np.ndarray,
                       flat: np.ndarray | None = None) -> np.ndarray:
     """Workplace place per worker, drawn from the CDF row of the home place.
 

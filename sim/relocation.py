@@ -92,13 +92,15 @@ def block_size(n: int) -> int:
 
 def draw_destinations(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
                       stage_of_seg: np.ndarray, attract: np.ndarray,
-                      rng: np.random.Generator) -> np.ndarray:
+                      rng: np.random.Generator | np.ndarray) -> np.ndarray:
     """Destination per chooser (-1 if no place has a vacancy): an exact logit draw.
 
     Choosers sharing (origin, segment) share one weight row. The inverse-CDF draw is done in
     two levels so no full running sum is needed: columns are cut into blocks of about
     sqrt(n); a chooser first draws a block from the block totals, then a column inside it
     from that block's running sum. The result has exactly the row's probabilities.
+    ``rng`` is a generator, or one uniform per chooser (keyed draws for common random
+    numbers).
     """
     npad = attract.shape[1]
     b = block_size(kernels.shape[2])
@@ -112,7 +114,7 @@ def draw_destinations(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
     groups, inv = np.unique(key, return_inverse=True)
     g_origin = groups // 64 - 1
     g_seg = (groups % 64).astype(np.int64)
-    u = rng.random(len(origin))
+    u = rng.random(len(origin)) if isinstance(rng, np.random.Generator) else np.asarray(rng)
     order = np.argsort(inv, kind="stable")
     bounds = np.searchsorted(inv[order], np.arange(0, len(groups) + CHUNK_ROWS, CHUNK_ROWS))
     starts = list(range(0, len(groups), CHUNK_ROWS))
@@ -164,11 +166,17 @@ def _draw_chunk(w: np.ndarray, nb: int, b: int, r: np.ndarray, u: np.ndarray,
     dest[who] = bi * b + j
 
 
-def accept(dest: np.ndarray, vacant: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Which choosers get a dwelling: at most ``vacant[j]`` of those choosing ``j``, at random."""
+def accept(dest: np.ndarray, vacant: np.ndarray,
+           rng: np.random.Generator | np.ndarray) -> np.ndarray:
+    """Which choosers get a dwelling: at most ``vacant[j]`` of those choosing ``j``, at random.
+
+    ``rng`` is a generator or one priority uniform per chooser (keyed draws).
+    """
     ok = dest >= 0
     idx = np.flatnonzero(ok)
-    order = idx[np.argsort(dest[idx] + rng.random(len(idx)))]
+    prio = rng.random(len(idx)) if isinstance(rng, np.random.Generator) \
+        else np.asarray(rng)[idx]
+    order = idx[np.argsort(dest[idx] + prio * 0.999999)]
     d = dest[order]
     start = np.searchsorted(d, d, side="left")
     rank = np.arange(len(order)) - start
@@ -187,7 +195,7 @@ class Allocation:
 
 def allocate(origin: np.ndarray, seg: np.ndarray, housed: np.ndarray, kernels: np.ndarray,
              stage_of_seg: np.ndarray, values: np.ndarray, vacant: np.ndarray, rounds: int,
-             rng: np.random.Generator) -> Allocation:
+             rng: np.random.Generator, keyed=None) -> Allocation:
     """Choice rounds with vacancy limits.
 
     Args:
@@ -200,6 +208,8 @@ def allocate(origin: np.ndarray, seg: np.ndarray, housed: np.ndarray, kernels: n
         vacant: Vacant dwellings per place (copied, not modified).
         rounds: Choice rounds.
         rng: The relocation stream.
+        keyed: Optional ``keyed(rows, slot) -> uniforms`` for choosers ``rows`` (keyed by
+            household, for common random numbers); replaces ``rng`` when given.
     """
     vac = vacant.astype(np.int64).copy()
     n = len(vac)
@@ -216,10 +226,11 @@ def allocate(origin: np.ndarray, seg: np.ndarray, housed: np.ndarray, kernels: n
         vac_pad = np.zeros(npad, np.float32)
         vac_pad[:n] = np.maximum(vac, 0)
         attract = expv * vac_pad[None, :]
-        d = draw_destinations(origin[left], seg[left], kernels, stage_of_seg, attract, rng)
+        u_dest = rng if keyed is None else keyed(left, 10 + 2 * r)
+        d = draw_destinations(origin[left], seg[left], kernels, stage_of_seg, attract, u_dest)
         if r == 0:
             first[left] = d
-        got = accept(d, vac, rng)
+        got = accept(d, vac, rng if keyed is None else keyed(left, 11 + 2 * r))
         winners = left[got]
         final[winners] = d[got]
         vac -= np.bincount(d[got], minlength=n)

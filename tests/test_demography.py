@@ -9,6 +9,7 @@ import pytest
 from sim import data, demography
 from sim.household import Households, Persons, Population
 from sim.params import DemographyParams
+from sim.rng import Streams
 
 
 def test_rates_are_read_from_the_data():
@@ -32,11 +33,13 @@ def _pop(n_hh: int, ages: list[int], sexes: list[int]) -> Population:
                       hh=np.repeat(np.arange(n_hh), k).astype(np.int32),
                       child=np.tile(np.array([a < 18 or i >= 2 for i, a in enumerate(ages)]),
                                     n_hh),
-                      employed=np.zeros(n_hh * k, bool), workplace=np.full(n_hh * k, -1, np.int32))
+                      employed=np.zeros(n_hh * k, bool), workplace=np.full(n_hh * k, -1, np.int32),
+                      pid=np.arange(n_hh * k, dtype=np.int64))
     hh = Households(place=np.zeros(n_hh, np.int32), hid=np.arange(n_hh, dtype=np.int64),
                     car=np.ones(n_hh, bool), renter=np.zeros(n_hh, bool),
-                    years=np.zeros(n_hh, np.int16), housed=np.ones(n_hh, bool))
-    return Population(hh, persons, next_hid=n_hh)
+                    years=np.zeros(n_hh, np.int16), housed=np.ones(n_hh, bool),
+                    key=np.arange(n_hh, dtype=np.int64) * k)
+    return Population(hh, persons, next_hid=n_hh, next_pid=n_hh * k)
 
 
 def test_births_and_deaths_follow_the_rates():
@@ -44,7 +47,7 @@ def test_births_and_deaths_follow_the_rates():
     pop = _pop(20000, [29, 89], [1, 0])
     r = demography.load_rates(DemographyParams(mortality_improvement=0.0))
     res = demography.step(pop, r, DemographyParams(mortality_improvement=0.0), 2022, 1,
-                          np.random.default_rng(0))
+                          Streams(0))
     assert res.births[0] / 20000 == pytest.approx(r.birth[30], rel=0.08)
     assert res.deaths[0] / 40000 == pytest.approx((r.death[1, 30] + r.death[0, 90]) / 2,
                                                   rel=0.08)
@@ -55,7 +58,7 @@ def test_adult_children_leave_home_as_new_unhoused_households():
     """Rule: an adult child at the maximum age always leaves and forms a one-person household."""
     p = DemographyParams(leave_home_rate=0.0, leave_home_max_age=25)
     pop = _pop(100, [55, 53, 24], [0, 1, 1])  # third member: a child aged 24 -> 25
-    res = demography.step(pop, demography.load_rates(p), p, 2040, 1, np.random.default_rng(1))
+    res = demography.step(pop, demography.load_rates(p), p, 2040, 1, Streams(1))
     assert len(res.leaver_hid) == (pop.persons.age == 25).sum() > 90
     new = np.searchsorted(pop.households.hid, res.leaver_hid)
     assert (~pop.households.housed[new]).all()
@@ -68,7 +71,7 @@ def test_retirement_ends_employment():
     pop.persons.employed[:] = True
     pop.persons.workplace[:] = 0
     p = DemographyParams()
-    demography.step(pop, demography.load_rates(p), p, 2022, 1, np.random.default_rng(2))
+    demography.step(pop, demography.load_rates(p), p, 2022, 1, Streams(2))
     pp = pop.persons
     assert not pp.employed[pp.age >= p.retirement_age].any()
     assert (pp.workplace[~pp.employed] == -1).all()
