@@ -293,6 +293,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(f"comparing {scenario.name} with {baseline.name}: {len(seeds)} seeds x 2 runs at "
           f"scale {args.scale:g} ...", file=sys.stderr)
     folder = compare(scenario, baseline, seeds, args.scale, args.out, name, jobs=args.jobs)
+    import pandas as pd
+
+    t = pd.read_parquet(folder / "difference_targeted.parquet").iloc[-1]
+    ev = pd.read_parquet(folder / "initiative_events.parquet")
+    failed = ev[ev["event"] == "failed"]
+    print(f"targeted places in {int(t['year'])}: {t['scenario']:,.0f} inhabitants vs "
+          f"{t['baseline']:,.0f} in the baseline, difference {t['mean_diff']:+,.0f} "
+          f"(95% interval {t['ci_low']:+,.0f} to {t['ci_high']:+,.0f}, {int(t['n'])} seeds)",
+          file=sys.stderr)
+    print(f"initiatives failed: {len(failed)} of {int((ev['event'] == 'started').sum())} "
+          "place-runs (see initiative_events.parquet for where, when and why)", file=sys.stderr)
     print(f"done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     print(folder)
     return 0

@@ -6,10 +6,12 @@ place, parish, municipality, settlement size class (of the start year) and regio
 mean paired difference in population and its 95% t-interval over seeds, with the baseline
 and scenario means. Initiatives that failed are listed with where, when and why.
 
-Common random numbers here are per process and year: identical runs give identical draws,
-but once a scenario changes who moves or is born, later draws of unrelated households can
-shift too, so differences far from the targeted places are noise that averages out over
-seeds (it does not bias the mean); the interval shows it.
+Common random numbers are per entity: every draw about a person or household is a fixed
+function of (seed, process, year, the entity's id) (:meth:`sim.rng.Streams.keyed_uniform`),
+so households far from the targeted places draw the same numbers in both arms and differ only
+through real interactions (vacancies, prices, services, the pull of the targeted places).
+Persons born or arriving after the start get ids from a counter, so their ids (and draws)
+can differ between arms once births or arrivals differ.
 """
 
 from __future__ import annotations
