@@ -234,6 +234,25 @@ def _hamlet_index(places: pd.DataFrame) -> dict[str, list[int]]:
     return out
 
 
+def _check_kind(path: Path, item: dict[str, Any], registry: dict[str, Any], where: str,
+                noun: str) -> list[str]:
+    """Problems with an item's registered ``kind`` and its kind-specific ``settings``."""
+    kind = item.get("kind")
+    if not isinstance(kind, str):
+        return []
+    if kind not in registry:
+        return [f"{path}: {where}.kind = {kind!r}: unknown {noun} kind; allowed: "
+                f"{', '.join(sorted(registry))}{_suggest(kind, sorted(registry))}"]
+    settings = item.get("settings", {})
+    if not isinstance(settings, dict):
+        return []
+    try:
+        registry[kind].Settings.model_validate(settings)
+    except ValidationError as e:
+        return _pydantic_problems(path, e, f"{where}.settings.")
+    return []
+
+
 def _items(raw: dict[str, Any], key: str) -> list[dict[str, Any]]:
     items = raw.get(key, [])
     return [x if isinstance(x, dict) else {} for x in items] if isinstance(items, list) else []
@@ -266,16 +285,7 @@ def check(path: str | Path, places: pd.DataFrame) -> tuple[Scenario | None, list
     end = sc.years.end if sc is not None else None
     for i, ini in enumerate(_items(raw, "initiatives"), start=1):
         where = f"{path}: initiatives[{i}]"
-        kind = ini.get("kind")
-        if isinstance(kind, str) and kind not in INITIATIVES:
-            problems.append(f"{where}.kind = {kind!r}: unknown initiative kind; allowed: "
-                            f"{', '.join(sorted(INITIATIVES))}"
-                            f"{_suggest(kind, sorted(INITIATIVES))}")
-        elif isinstance(kind, str) and isinstance(ini.get("settings", {}), dict):
-            try:
-                INITIATIVES[kind].Settings.model_validate(ini.get("settings", {}))
-            except ValidationError as e:
-                problems += _pydantic_problems(path, e, f"initiatives[{i}].settings.")
+        problems += _check_kind(path, ini, INITIATIVES, f"initiatives[{i}]", "initiative")
         start = ini.get("start")
         if end is not None and isinstance(start, int) and start > end:
             problems.append(f"{where}.start = {start}: after the scenario's last year {end}")
@@ -295,16 +305,7 @@ def check(path: str | Path, places: pd.DataFrame) -> tuple[Scenario | None, list
                     problems.append(f"{where}.target.{field}: {name!r} is not a {noun} of the "
                                     f"region{_suggest(name, known)}")
     for i, tr in enumerate(_items(raw, "trends"), start=1):
-        kind = tr.get("kind")
-        if isinstance(kind, str) and kind not in TRENDS:
-            problems.append(f"{path}: trends[{i}].kind = {kind!r}: unknown trend kind; "
-                            f"allowed: {', '.join(sorted(TRENDS))}"
-                            f"{_suggest(kind, sorted(TRENDS))}")
-        elif isinstance(kind, str) and isinstance(tr.get("settings", {}), dict):
-            try:
-                TRENDS[kind].Settings.model_validate(tr.get("settings", {}))
-            except ValidationError as e:
-                problems += _pydantic_problems(path, e, f"trends[{i}].settings.")
+        problems += _check_kind(path, tr, TRENDS, f"trends[{i}]", "trend")
     return (sc if not problems else None), problems
 
 

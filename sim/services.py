@@ -93,6 +93,12 @@ class Services:
         self.threshold_factor[start:] = threshold_factor
         return np.arange(start, len(self.kind))
 
+    def close(self, unit: int, year: int) -> None:
+        """Close ``unit`` in ``year`` if it is open (no-op for a negative index)."""
+        if unit >= 0 and self.open[unit]:
+            self.open[unit] = False
+            self.closed_year[unit] = year
+
     def _append(self, kind: np.ndarray, place: np.ndarray, origin: int, year: int) -> None:
         n = len(kind)
         self.kind = np.concatenate([self.kind, kind.astype(np.int8)])

@@ -83,8 +83,4 @@ class CoopGrocer(Initiative):
 
     def stop(self, model, i: int, year: int) -> None:
         """Close the shop if it is still open (volunteers gone or end year)."""
-        u = self.unit[i]
-        sv = model.services
-        if u >= 0 and sv.open[u]:
-            sv.open[u] = False
-            sv.closed_year[u] = year
+        model.services.close(int(self.unit[i]), year)

@@ -75,8 +75,4 @@ class VillageSchool(Initiative):
 
     def stop(self, model, i: int, year: int) -> None:
         """Close the school if it is still open (pupils or volunteers gone, or end year)."""
-        u = self.unit[i]
-        sv = model.services
-        if u >= 0 and sv.open[u]:
-            sv.open[u] = False
-            sv.closed_year[u] = year
+        model.services.close(int(self.unit[i]), year)
