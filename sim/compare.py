@@ -30,7 +30,7 @@ from scipy import stats
 
 from .model import RegionModel
 from .places import SIZE_CLASSES, settlement_class
-from .scenario import Scenario, build_interventions, parameters
+from .scenario import Scenario, parameters
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class RunOutput:
 
     place_year: pd.DataFrame
     events: pd.DataFrame
+    targeted: np.ndarray
 
 
 def run_one(scenario: Scenario, seed: int, scale: float) -> RunOutput:
@@ -54,7 +55,9 @@ def run_one(scenario: Scenario, seed: int, scale: float) -> RunOutput:
     py = m.place_year()[KEEP].copy()
     py["population"] = py["population"] / scale
     ev = m.initiative_events().assign(seed=seed)
-    return RunOutput(py.assign(seed=seed), ev)
+    places = [np.asarray(getattr(obj, "places", []), int) for obj in m.interventions]
+    targeted = np.unique(np.concatenate(places)) if places else np.zeros(0, int)
+    return RunOutput(py.assign(seed=seed), ev, targeted)
 
 
 def _interval(d: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -148,11 +151,10 @@ def compare(scenario: Scenario, baseline: Scenario, seeds: list[int], scale: flo
     base = pd.concat([r.place_year for r in results[0::2]], ignore_index=True)
     scen = pd.concat([r.place_year for r in results[1::2]], ignore_index=True)
     events = pd.concat([r.events for r in results[1::2]], ignore_index=True)
-    probe = RegionModel(parameters(scenario).with_overrides(scale=min(scale, 0.05),
-                                                            end_year=2022), seed=seeds[0])
-    targeted = np.unique(np.concatenate(
-        [np.asarray(getattr(obj, "places", []), int)
-         for obj in build_interventions(scenario, probe)] or [np.zeros(0, int)]))
+    # the places the scenario runs actually targeted (union over seeds)
+    targeted = np.unique(np.concatenate([r.targeted for r in results[1::2]]))
+    probe = RegionModel(parameters(scenario).with_overrides(scale=scale, end_year=2022),
+                        seed=seeds[0])
     places = probe.world.places
     tables = summarise(base, scen, places, targeted)
     Path(out_dir).mkdir(parents=True, exist_ok=True)

@@ -72,7 +72,7 @@ class Target(_Strict):
     kind: Literal["town", "countryside", "any"] = Field(
         "town", description="towns only (default), open countryside only, or any place")
     population: tuple[int, int] | None = Field(
-        None, description="[min, max] inhabitants in the start year (inclusive)")
+        None, description="[min, max] inhabitants in 2021 (data; inclusive)")
     size_class: list[SizeClass] = Field([], description="settlement size classes")
     has: list[ServiceKind] = Field([], description="must have an open unit of these kinds")
     lacks: list[ServiceKind] = Field([], description="must lack these kinds")
@@ -369,7 +369,8 @@ def resolve_target(target: Target, model) -> np.ndarray:
             ok = named.copy()  # explicitly named places are taken whatever their kind
         else:
             ok &= named
-    pop = model.persons_per_place() / model.params.scale
+    # population criteria use the data (2021), so targets do not depend on the seed or scale
+    pop = places["population"].to_numpy(float)
     if target.population is not None:
         ok &= (pop >= target.population[0]) & (pop <= target.population[1])
     if target.size_class:
