@@ -71,22 +71,40 @@ def register_trend(name: str):
     return deco
 
 
+def job_access_gain(model, car_minutes: float, bus_minutes: float | None = None) -> np.ndarray:
+    """Weighted job-access gain per segment and place, shape (16, n_places).
+
+    Worker segments with a car gain ``w * (log10(1 + jobs within car_minutes) - log10(1 +
+    jobs within 30 min))``; with ``bus_minutes``, car-less workers gain likewise against their
+    45-minute bus access. Other rows are zero; ``w`` is the job_access weight per stage. Job
+    counts are cached per run in ``model.cache``.
+    """
+    w = np.asarray(model.params.relocation.weights.get("job_access", (0.0,) * 4), float)
+    gain = np.zeros((16, model.world.n))
+    modes = [(1, car_minutes, False, model.jobs30_car)]
+    if bus_minutes is not None:
+        modes.append((0, bus_minutes, True, model.jobs45_bus))
+    for car, minutes, by_bus, now in modes:
+        key = ("jobs_within_bus" if by_bus else "jobs_within", minutes)
+        if key not in model.cache:
+            model.cache[key] = model.world.jobs_within(minutes, by_bus=by_bus)
+        delta = np.log10(1.0 + model.cache[key]) - np.log10(1.0 + now)
+        for stage in range(4):
+            gain[stage * 4 + car * 2 + 1] = w[stage] * delta
+    return gain
+
+
 def _job_access_adjuster(minutes: float):
     """Value adjuster replacing the 30-minute car job access of workers by ``minutes``.
 
     Applies to worker households with a car (the car-less' bus access is left as it is).
     """
+    gain: list[np.ndarray] = []
 
     def adjust(model, values: np.ndarray) -> np.ndarray:
-        key = ("jobs_within", minutes)
-        if key not in model.cache:
-            model.cache[key] = model.world.jobs_within(minutes)
-        delta = np.log10(1.0 + model.cache[key]) - np.log10(1.0 + model.jobs30_car)
-        w = np.asarray(model.params.relocation.weights.get("job_access", (0, 0, 0, 0)))
-        out = values.copy()
-        for stage in range(4):
-            out[stage * 4 + 2 + 1] += w[stage] * delta  # segment: this stage, car, worker
-        return out
+        if not gain:
+            gain.append(job_access_gain(model, minutes))
+        return values + gain[0]
 
     return adjust
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
+from ..trends import job_access_gain
 from .base import Initiative, InitiativeSettings, register_initiative
 
 
@@ -39,23 +40,14 @@ class RemoteWorkHubSettings(InitiativeSettings):
         "bookings, upkeep)")
 
 
-def job_access_gain(model, remote_share: float, days: float) -> np.ndarray:
+def hub_job_access_gain(model, remote_share: float, days: float) -> np.ndarray:
     """Weighted job-access gain per segment and place, shape (16, n_places).
 
-    Rows of segments without a worker are zero; the weights are ``relocation.weights``.
+    The commute budget stretches by ``1 / (1 - remote_share * days / 5)`` for car (30 min) and
+    bus (45 min) workers alike (:func:`sim.trends.job_access_gain`).
     """
     stretch = 1.0 / max(1.0 - remote_share * days / 5.0, 0.2)
-    w = np.asarray(model.params.relocation.weights.get("job_access", (0.0,) * 4), float)
-    gain = np.zeros((16, model.world.n))
-    for car, minutes, by_bus, now in ((1, 30.0, False, model.jobs30_car),
-                                      (0, 45.0, True, model.jobs45_bus)):
-        key = ("jobs_within_bus" if by_bus else "jobs_within", minutes * stretch)
-        if key not in model.cache:
-            model.cache[key] = model.world.jobs_within(minutes * stretch, by_bus=by_bus)
-        delta = np.log10(1.0 + model.cache[key]) - np.log10(1.0 + now)
-        for stage in range(4):
-            gain[stage * 4 + car * 2 + 1] = w[stage] * delta
-    return gain
+    return job_access_gain(model, 30.0 * stretch, 45.0 * stretch)
 
 
 @register_initiative("remote_work_hub")
@@ -81,7 +73,8 @@ class RemoteWorkHub(Initiative):
     def begin(self, model, i: int, year: int) -> None:
         """Compute the gains (once) and switch the adjuster on for place ``i``."""
         if self.gain is None:
-            self.gain = job_access_gain(model, self.settings.remote_share, self.settings.days)
+            self.gain = hub_job_access_gain(model, self.settings.remote_share,
+                                            self.settings.days)
         self.on[i] = True
         if self.adjust not in model.value_adjusters:
             model.value_adjusters.append(self.adjust)
