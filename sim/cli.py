@@ -137,7 +137,65 @@ def build_parser() -> argparse.ArgumentParser:
                       help="compare towns with open countryside too")
     sim_.add_argument("--scale", type=_scale, default=1.0)
     sim_.add_argument("--seed", type=_seed, default=0)
+    cal = sub.add_parser("calibrate", help="fit parameters to observed data (<= fit_end)",
+                         description="Fit the behavioural parameters named in CONFIG to "
+                         "observed data up to its fit_end (differential evolution over "
+                         "historical runs), write calibration/params.toml (the defaults of "
+                         "every scenario and run) and regenerate calibration/report/, including "
+                         "the held-out validation. See docs/CALIBRATION.md.")
+    cal.add_argument("config", type=Path, metavar="CONFIG",
+                     help="calibration file, e.g. calibration/default.toml")
+    cal.add_argument("--out", type=Path, default=Path("calibration"),
+                     help="folder for params.toml and report/ (default ./calibration)")
+    vm = sub.add_parser("validate-model", help="held-out validation table of params.toml",
+                        description="Rerun the held-out validation (model vs trend and share "
+                        "baselines, municipal growth over the held-out years) with the fitted "
+                        "values in params.toml; print the table and update the report's "
+                        "validation files.")
+    vm.add_argument("--config", type=Path, default=Path("calibration/default.toml"))
+    vm.add_argument("--params", type=Path, default=Path("calibration/params.toml"))
+    vm.add_argument("--out", type=Path, default=Path("calibration/report"))
     return parser
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``landsim calibrate``."""
+    from .calibration import CalibrationError, calibrate
+    from .data import DataError
+
+    def progress(gen: int, best: float) -> None:
+        print(f"generation {gen}: best distance {best:.3f}", file=sys.stderr)
+
+    try:
+        t0 = time.perf_counter()
+        man = calibrate(args.config, args.out, progress=progress)
+    except (CalibrationError, DataError) as e:
+        return _fail_all(str(e).splitlines())
+    except KeyboardInterrupt:
+        sys.stderr.write("landsim: interrupted; params.toml and the report were not changed\n")
+        return 130
+    d = man["distance"]
+    print(f"distance {d['uncalibrated']:.3f} (uncalibrated) -> {d['optimum']:.3f} in "
+          f"{time.perf_counter() - t0:.0f} s; fit hash {man['fit_hash'][:16]}", file=sys.stderr)
+    for row in man["validation"]:
+        print(f"{row['predictor']}: MAE {row['mae_pp']:.2f} pp, sign right "
+              f"{row['sign_right']} of {row['municipalities']}", file=sys.stderr)
+    print(args.out / "params.toml")
+    return 0
+
+
+def cmd_validate_model(args: argparse.Namespace) -> int:
+    """``landsim validate-model``."""
+    from .calibration import CalibrationError, validate_model
+    from .data import DataError
+    from .params import ParameterFileError
+
+    try:
+        _, text = validate_model(args.config, args.params, args.out)
+    except (CalibrationError, DataError, ParameterFileError) as e:
+        return _fail_all(str(e).splitlines())
+    print(text)
+    return 0
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
@@ -178,7 +236,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             return _fail(f"--years must start at the base year 2021, not {start}")
         overrides["end_year"] = end
     try:
-        params = load_parameters(args.params, **overrides)
+        params = load_parameters(args.params, calibrated=True, **overrides)
     except ParameterFileError as e:
         return _fail(str(e))
     scenario = None
@@ -345,6 +403,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_compare(args)
     if args.command == "similar":
         return cmd_similar(args)
+    if args.command == "calibrate":
+        return cmd_calibrate(args)
+    if args.command == "validate-model":
+        return cmd_validate_model(args)
     parser.print_help()
     return EXIT_USAGE
 

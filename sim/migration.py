@@ -7,7 +7,8 @@ They are removed at the end of the year's relocation step.
 
 **In.** The number of in-migrating persons each year is this year's out-migrating persons
 plus ``net_migration_rate`` times the population. Unless set, that rate is derived at start-up
-from data: the region's observed mean yearly growth 2016-2021 (municipal totals) minus the
+from data: the region's observed mean yearly growth over the five years before the base year
+(2016-2021 for the 2021 base; never a year after the base year) minus the
 model's own expected natural balance (births minus deaths per person) in the starting
 population. In-migrant households copy the composition of households drawn from this year's
 out-migrants (so in- and out-migration share an age profile); they then choose a place like

@@ -141,7 +141,8 @@ class RegionModel(mesa.Model):
             factor = (1.0 - d.mortality_improvement) ** max(p.base_year + 1 - d.mortality_year, 0)
             nat = migration.natural_balance_rate(self.pop, self.rates.death, self.rates.birth,
                                                  factor)
-            self.net_migration_rate = migration.observed_growth_rate() - nat
+            self.net_migration_rate = migration.observed_growth_rate(
+                p.base_year - 5, p.base_year) - nat
         else:
             self.net_migration_rate = p.migration.net_migration_rate
         self.timings: dict[str, float] = {}

@@ -16,11 +16,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+#: Year of the parish populations (the data's only year of place-level populations).
+PARISH_YEAR = 2021
+#: Earliest historical base year (the year of the municipal age-sex tables).
+FIRST_BASE_YEAR = 2014
+
+#: Environment variable naming the calibrated parameter file (``none``: uncalibrated).
+CALIBRATION_ENV = "LANDSIM_CALIBRATION"
+#: Table of a parameter file holding the calibration's metadata (not parameters).
+FIT_TABLE = "fit"
 
 #: Life stages of a household (index order used by every per-stage parameter).
 STAGES = ("young", "family", "adult", "senior")
@@ -119,7 +130,8 @@ class MigrationParams(_Strict):
     net_migration_rate: float | None = Field(
         None, ge=-0.05, le=0.05,
         description="data: net in-migration per person per year. None derives it at start-up "
-        "from the observed 2016-2021 regional growth minus the model's natural balance.",
+        "from the observed regional growth over the five years before the base year (2016-2021 "
+        "for 2021) minus the model's natural balance.",
     )
 
 
@@ -250,9 +262,13 @@ class Parameters(_Strict):
     """The complete, validated parameter set of a run."""
 
     base_year: int = Field(
-        2021, ge=2021, le=2021,
-        description="data: year of the parish populations (the only base year the data allow).")
-    end_year: int = Field(2050, ge=2022, le=2100,
+        2021, ge=FIRST_BASE_YEAR, le=PARISH_YEAR,
+        description="run setting: first simulated 1 January. 2021 is the year of the parish "
+        "populations; an earlier year (from 2014, the year of the municipal age tables) is a "
+        "historical start for calibration: every place keeps its 2021 share of its "
+        "municipality, scaled to the municipality's observed population that year "
+        "(estimated, see docs/ODD.md).")
+    end_year: int = Field(2050, ge=FIRST_BASE_YEAR + 1, le=2100,
                           description="run setting: last simulated 1 January.")
     scale: float = Field(
         1.0, gt=0.0, le=1.0,
@@ -314,24 +330,86 @@ def format_validation_error(path: str | Path, err: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def load_parameters(path: str | Path | None = None, **overrides: Any) -> Parameters:
+def read_parameter_file(path: str | Path) -> dict[str, Any]:
+    """The parameter tables of a TOML file (a ``[fit]`` table of metadata is left out).
+
+    Raises:
+        ParameterFileError: If the file is missing or not valid TOML.
+    """
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParameterFileError(f"{p}: file not found; give the path of a .toml file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ParameterFileError(f"{p}: not valid TOML ({e}); fix the syntax") from None
+    raw.pop(FIT_TABLE, None)
+    return raw
+
+
+def calibrated_file() -> Path | None:
+    """The calibrated parameter file in use, or None.
+
+    ``$LANDSIM_CALIBRATION`` names another file, or ``none`` to use the uncalibrated
+    defaults; otherwise ``calibration/params.toml`` of the repository, if it exists.
+    """
+    env = os.environ.get(CALIBRATION_ENV)
+    if env:
+        return None if env.lower() == "none" else Path(env)
+    path = Path(__file__).resolve().parent.parent / "calibration" / "params.toml"
+    return path if path.exists() else None
+
+
+def calibration_info() -> dict[str, Any] | None:
+    """Provenance of the calibrated file in use: path, SHA-256 and the fit's metadata."""
+    path = calibrated_file()
+    if path is None:
+        return None
+    raw = path.read_bytes()
+    try:
+        fit = tomllib.loads(raw.decode("utf-8")).get(FIT_TABLE, {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        fit = {}
+    return {"file": str(path), "sha256": hashlib.sha256(raw).hexdigest(), "fit": fit}
+
+
+def default_parameters() -> Parameters:
+    """The defaults every scenario and ``landsim run`` start from.
+
+    The uncalibrated defaults overlaid with the calibrated file (:func:`calibrated_file`),
+    when there is one.
+
+    Raises:
+        ParameterFileError: If the calibrated file is invalid.
+    """
+    return load_parameters(None, calibrated=True)
+
+
+def load_parameters(path: str | Path | None = None, calibrated: bool = False,
+                    **overrides: Any) -> Parameters:
     """Read a TOML parameter file (optional) and apply overrides.
+
+    Args:
+        path: Parameter file (partial tables keep the other defaults).
+        calibrated: Start from the calibrated defaults (:func:`default_parameters`) rather
+            than the uncalibrated ones.
+        **overrides: Nested overrides applied last.
 
     Raises:
         ParameterFileError: With one line per problem, naming the file and the field.
     """
-    data: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
+    base = Parameters().resolved()
+    cal = calibrated_file() if calibrated else None
+    if cal is not None:
         try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ParameterFileError(
-                f"{p}: file not found; give the path of a .toml file") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ParameterFileError(f"{p}: not valid TOML ({e}); fix the syntax") from None
+            base = Parameters.model_validate(
+                _deep_merge(base, read_parameter_file(cal))).resolved()
+        except ValidationError as e:
+            raise ParameterFileError(format_validation_error(cal, e) + "\n(rerun `landsim "
+                                     "calibrate` or set LANDSIM_CALIBRATION=none)") from None
+    data = read_parameter_file(path) if path is not None else {}
     # merged over the defaults so a partial table (e.g. one utility weight) keeps the rest
-    data = _deep_merge(Parameters().resolved(), _deep_merge(data, overrides))
+    data = _deep_merge(base, _deep_merge(data, overrides))
     try:
         return Parameters.model_validate(data)
     except ValidationError as e:

@@ -259,3 +259,31 @@ def settlement_class(pop: np.ndarray, kind_is_countryside: np.ndarray | None = N
 #: Labels of the settlement size classes (index = value of :func:`settlement_class`).
 SIZE_CLASSES = ("open countryside", "<500", "500-999", "1,000-1,999", "2,000-4,999",
                 "5,000-9,999", ">=10,000")
+
+
+def scale_to_year(pb: PlaceBuild, year: int) -> PlaceBuild:
+    """Places of a historical base year: 2021 shares within each municipality, scaled.
+
+    The data hold place-level populations for 2021 only. For an earlier base year (used by
+    calibration) every place keeps its 2021 share of its municipality and the municipality's
+    total is its observed population on 1 January of ``year`` (largest-remainder rounding
+    keeps the municipal totals exact). This is an estimate (``pop_source`` says so): places
+    that grew faster than their municipality since ``year`` start a little too big.
+    """
+    muni = data.municipal_population()
+    obs = muni[muni["year"] == year].set_index("municipality_code")["population_1jan"]
+    if obs.empty:
+        raise ValueError(f"no municipal populations for {year} in {data.FILES['municipal']}")
+    places = pb.places.copy()
+    code = places["municipality_code"].to_numpy()
+    now = places.groupby("municipality_code")["population"].sum()
+    ratio = (obs / now).reindex(code).to_numpy(float)
+    places["population"] = places["population"].to_numpy(float) * ratio
+    group = pd.factorize(code)[0]
+    places = _round_preserving_totals(places, group)
+    places["estimated"] = True
+    places["pop_source"] = [f"{s}; scaled to municipal {year} total" for s in places["pop_source"]]
+    places["pop_year"] = pd.array([year] * len(places), dtype="Int64")
+    alloc = pb.allocation.copy()
+    alloc["persons"] = alloc["persons"].to_numpy(float) * ratio[alloc["place_id"].to_numpy()]
+    return PlaceBuild(places, pb.town_share_of_remainder, pb.countryside_share_target, alloc)

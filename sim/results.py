@@ -26,6 +26,7 @@ import pandas as pd
 from . import data
 from .checks import forum_figures, municipal_change
 from .model import RegionModel
+from .params import calibration_info
 from .places import SIZE_CLASSES
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ def manifest(model: RegionModel, run_name: str, extra: dict[str, Any] | None = N
             "resolved": model.scenario.model_dump(mode="json")},
         "parameters_sha256": p.digest(),
         "parameters": p.resolved(),
+        "calibration_file": calibration_info(),
         "git_commit": git_commit(),
         "versions": versions(),
         "data_sha256": data_fingerprint(),

@@ -43,7 +43,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .initiatives import INITIATIVES, Initiative
-from .params import Parameters, _deep_merge
+from .params import Parameters, _deep_merge, default_parameters
 from .places import SIZE_CLASSES, settlement_class
 from .services import KINDS
 from .trends import TRENDS
@@ -310,8 +310,12 @@ def check(path: str | Path, places: pd.DataFrame) -> tuple[Scenario | None, list
 
 
 def parameters(sc: Scenario, base: Parameters | None = None) -> Parameters:
-    """Model parameters of a scenario (defaults, then its overrides, then its years)."""
-    base = base or Parameters()
+    """Model parameters of a scenario (defaults, then its overrides, then its years).
+
+    The defaults are the calibrated ones (:func:`sim.params.default_parameters`) unless
+    ``base`` is given.
+    """
+    base = base or default_parameters()
     merged = _deep_merge(base.resolved(), sc.parameters)
     merged["end_year"] = sc.years.end
     return Parameters.model_validate(merged)

@@ -19,8 +19,8 @@ from shapely.geometry import Polygon, shape
 
 from . import data
 from .geo import _to_utm, pairwise_km, project
-from .params import WorldParams
-from .places import build_places
+from .params import PARISH_YEAR, WorldParams
+from .places import build_places, scale_to_year
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +124,13 @@ def build_world(params: WorldParams, base_year: int = 2021) -> World:
 
     Args:
         params: Travel and jobs parameters.
-        base_year: Year used to pick among dated town populations.
+        base_year: First simulated year. Places are always built for 2021 (the year of the
+            parish populations); an earlier year scales them to that year's municipal
+            totals (:func:`sim.places.scale_to_year`).
     """
-    pb = build_places(base_year, params.settlement_town_min)
+    pb = build_places(PARISH_YEAR, params.settlement_town_min)
+    if base_year != PARISH_YEAR:
+        pb = scale_to_year(pb, base_year)
     places = pb.places
     x = places["x"].to_numpy()
     y = places["y"].to_numpy()

@@ -1,0 +1,178 @@
+"""Calibration configuration files (``calibration/<name>.toml``), validated like scenarios.
+
+A configuration says which parameters are fitted (dotted path, how the value is set, bounds),
+the protocol (historical base year, the last year the fit may read, the held-out years), the
+simulation size (scale, seeds), the optimiser's budget, the weights of the distance and the
+mobility targets (Statistics Denmark figures with their source). Unknown keys are rejected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..params import FIRST_BASE_YEAR, Parameters
+
+
+class CalibrationError(ValueError):
+    """A calibration file is invalid; one line per problem, naming file, field and fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Protocol(_Strict):
+    """Which years the fit sees and which it must never read."""
+
+    base_year: int = Field(FIRST_BASE_YEAR, ge=FIRST_BASE_YEAR, le=2018,
+                           description="historical start (municipal age tables are from 2014)")
+    fit_end: int = Field(2018, ge=FIRST_BASE_YEAR + 1, le=2022,
+                         description="last year of observed data the fit may read")
+    validation_end: int = Field(2023, ge=FIRST_BASE_YEAR + 2, le=2023,
+                                description="last held-out year (data end in 2023)")
+
+    @model_validator(mode="after")
+    def _order(self) -> Protocol:
+        if not self.base_year < self.fit_end < self.validation_end:
+            raise ValueError(f"need base_year < fit_end < validation_end, got {self.base_year}, "
+                             f"{self.fit_end}, {self.validation_end}")
+        return self
+
+
+class Simulation(_Strict):
+    """Size of each simulated run of the fit and of the validation."""
+
+    scale: float = Field(0.1, gt=0, le=1, description="share of households simulated")
+    seeds: list[int] = Field([0, 1], min_length=1,
+                             description="seeds of every candidate (the same for all: common "
+                             "random numbers make candidates comparable)")
+    validation_scale: float = Field(0.25, gt=0, le=1)
+    validation_seeds: list[int] = Field([0, 1, 2, 3, 4], min_length=1)
+    noise_seeds: list[int] = Field(
+        [10, 11, 12, 13, 14, 15], min_length=2,
+        description="extra seeds evaluated at the optimum to show the fit is not noise")
+    closure_lag_years: int = Field(
+        20, ge=11, le=60,
+        description="length of the run from 2021 (calibrated values, validation scale) in "
+        "which the population and prices around grocer closures are measured")
+
+
+class Optimizer(_Strict):
+    """scipy.optimize.differential_evolution settings."""
+
+    method: Literal["differential_evolution"] = "differential_evolution"
+    maxiter: int = Field(6, ge=1, le=1000)
+    popsize: int = Field(4, ge=1, le=100, description="population = popsize x parameters")
+    seed: int = Field(0, ge=0, description="the optimiser's own seed")
+    tol: float = Field(0.01, ge=0)
+    workers: int = Field(2, ge=1, description="parallel processes")
+
+
+class FittedParameter(_Strict):
+    """One fitted model parameter."""
+
+    path: str = Field(description="dotted path in the parameters, e.g. relocation.rounds")
+    mode: Literal["set", "scale"] = Field(
+        "set", description="set: the value itself; scale: a factor on every default element")
+    bounds: tuple[float, float]
+
+    @model_validator(mode="after")
+    def _bounds(self) -> FittedParameter:
+        if not self.bounds[0] < self.bounds[1]:
+            raise ValueError(f"bounds {list(self.bounds)} must be [low, high] with low < high")
+        return self
+
+
+class Weights(_Strict):
+    """Weights of the distance's parts (each part is in its own unit; see docs/CALIBRATION.md)."""
+
+    municipal_growth: float = Field(1.0, ge=0, description="per pp RMSE of municipal growth")
+    short_moves: float = Field(0.1, ge=0, description="per pp off the share of moves < 10 km")
+    within_municipality: float = Field(0.1, ge=0, description="per pp off the within share")
+    mean_move_km: float = Field(0.02, ge=0, description="per % (log ratio x 100) off the mean")
+    village_grocers: float = Field(0.5, ge=0, description="per pp/year off the grocer trend")
+
+
+class MobilityTarget(_Strict):
+    """Statistics Denmark's mobility figures (values and where they come from)."""
+
+    short_move_share_pct: float = Field(ge=0, le=100)
+    within_municipality_pct: float = Field(ge=0, le=100)
+    mean_move_km: float = Field(gt=0)
+    source: str = Field(min_length=10)
+
+
+class CalibrationConfig(_Strict):
+    """A whole calibration file."""
+
+    description: str = ""
+    protocol: Protocol = Protocol()
+    simulation: Simulation = Simulation()
+    optimizer: Optimizer = Optimizer()
+    parameters: list[FittedParameter] = Field(min_length=1)
+    weights: Weights = Weights()
+    mobility: MobilityTarget
+
+    def resolved(self) -> dict:
+        """Plain JSON-ready dict (defaults included)."""
+        return json.loads(self.model_dump_json())
+
+    def digest(self) -> str:
+        """SHA-256 of the resolved configuration."""
+        return hashlib.sha256(json.dumps(self.resolved(), sort_keys=True).encode()).hexdigest()
+
+
+def _get_path(d: dict, path: str):
+    cur = d
+    for part in path.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return None, False
+        cur = cur[part]
+    return cur, True
+
+
+def load_config(path: str | Path) -> CalibrationConfig:
+    """Read and validate a calibration file.
+
+    Raises:
+        CalibrationError: One line per problem (file, field, value, what is allowed).
+    """
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CalibrationError(f"{p}: file not found; give a calibration .toml file "
+                               "(see calibration/default.toml)") from None
+    except tomllib.TOMLDecodeError as e:
+        raise CalibrationError(f"{p}: not valid TOML ({e}); fix the syntax") from None
+    try:
+        cfg = CalibrationConfig.model_validate(raw)
+    except ValidationError as e:
+        lines = []
+        for err in e.errors():
+            loc = ".".join(str(x + 1) if isinstance(x, int) else str(x) for x in err["loc"])
+            if err["type"] == "extra_forbidden":
+                lines.append(f"{p}: unknown key '{loc}'; remove it or check the spelling")
+            else:
+                lines.append(f"{p}: '{loc or '(top level)'}' = {err.get('input')!r}: "
+                             f"{err['msg']}")
+        raise CalibrationError("\n".join(lines)) from None
+    defaults = Parameters().resolved()
+    problems = []
+    for i, fp in enumerate(cfg.parameters, start=1):
+        value, found = _get_path(defaults, fp.path)
+        where = f"{p}: parameters[{i}].path = {fp.path!r}"
+        if not found or isinstance(value, dict):
+            problems.append(f"{where}: not a model parameter; use a dotted name from "
+                            "docs/ODD.md (e.g. relocation.distance_decay_per_km)")
+        elif fp.mode == "set" and isinstance(value, list):
+            problems.append(f"{where}: holds a list; use mode = \"scale\" to fit a factor on it")
+    if problems:
+        raise CalibrationError("\n".join(problems))
+    return cfg
