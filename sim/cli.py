@@ -449,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "data":
         if args.data_command == "refresh":
             return cmd_data_refresh(args)
-        parser.parse_args(["data", "--help"])
+        return _fail("'landsim data' needs a subcommand: refresh (see 'landsim data --help')")
     parser.print_help()
     return EXIT_USAGE
 

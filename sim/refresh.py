@@ -88,6 +88,7 @@ LANG = "en"
 _TOTAL_IDS = {"TOT", "IALT", "TOTAL", "I ALT", "IALT0"}
 _TOTAL_TEXT = re.compile(r"^(total|i alt|in total|all\b.*)$|,\s*total$|\bi alt$", re.I)
 _TOWN_LABEL = re.compile(r"^\s*(\d{3})-\d{4,5}\b")
+_TOWN_ID = re.compile(r"^(\d{3})\d{5}$")
 _PERIOD_YEAR = re.compile(r"^(\d{4})")
 
 
@@ -308,14 +309,18 @@ def check(spec: TableSpec, info: TableInfo, df: pd.DataFrame, query: dict,
     if spec.municipality_from_labels:
         col = spec.municipality_from_labels.upper()
         labels = info.variable(col).labels
-        codes = []
-        for vid in df[col]:
-            m = _TOWN_LABEL.match(labels.get(vid, "")) or _TOWN_LABEL.match(vid)
-            codes.append(m.group(1) if m else "")
+        by_label = [_TOWN_LABEL.match(labels.get(vid, "")) or _TOWN_LABEL.match(vid)
+                    for vid in df[col]]
+        if any(by_label):
+            codes = [m.group(1) if m else "" for m in by_label]
+            rule = f"the {col} labels ('KKK-NNNNN name', KKK = municipality code)"
+        else:  # labels without the code: fall back to 8-digit ids KKKNNNNN
+            codes = [m.group(1) if (m := _TOWN_ID.match(v)) else "" for v in df[col]]
+            rule = f"the first 3 digits of the 8-digit {col} ids (labels carry no code)"
         df = df.assign(municipality_code=codes)
         df = df[df["municipality_code"].isin(munis)].reset_index(drop=True)
         area_cols = ["municipality_code"]
-        checks.append(f"municipality taken from the {col} labels ('KKK-NNNNN name')")
+        checks.append(f"municipality taken from {rule}")
     if not area_cols:
         raise RefreshError(f"{info.id}: no variable holds the 19 municipalities")
     for col in area_cols:

@@ -62,7 +62,7 @@ def _names() -> dict[str, str]:
 class _Api(BaseHTTPRequestHandler):
     """POST /v1/{tableinfo,data,tables}: serve tests/data/statbank_* like the real API."""
 
-    def do_POST(self):  # noqa: N802 (http.server's name)
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         fn = self.path.rstrip("/").rsplit("/", 1)[-1]
         table = str(body.get("table", ""))
@@ -93,7 +93,8 @@ class _Api(BaseHTTPRequestHandler):
 def api():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Api)
     server.requests, server.overrides = [], {}
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     yield server
@@ -156,7 +157,8 @@ def test_numbers_follow_the_language_decimal_mark_and_dots_mean_missing():
 def test_missing_column_is_named_with_the_table():
     """Rule: an answer without an expected column stops with a message naming the table, the
     missing column and the header it got."""
-    with pytest.raises(RefreshError, match=r"^FOLK1A: column 'INDHOLD' is missing .*OMRÅDE;KØN;TID"):
+    with pytest.raises(RefreshError,
+                       match=r"^FOLK1A: column 'INDHOLD' is missing .*OMRÅDE;KØN;TID"):
         parse_data_csv((FIX / "statbank_bad_missing_column.csv").read_bytes(), "FOLK1A",
                        ["OMRÅDE", "KØN", "TID"])
     with pytest.raises(RefreshError, match=r"FOLK1A: column 'BYER' is missing"):
@@ -198,6 +200,21 @@ def test_tableinfo_fields_are_checked():
         parse_tableinfo(b"<html>", "X")
     with pytest.raises(RefreshError, match="FOLK1A: the table has no variable 'BYER'"):
         info.variable("BYER")
+
+
+def test_labels_instead_of_codes_are_mapped_back_to_value_ids():
+    """Rule: if the API answers with labels (valuePresentation Value) or 'code label', the
+    cells are mapped back to the tableinfo ids; the figures are unchanged."""
+    from sim.refresh import _normalise
+
+    info = _info("FOLK1A")
+    text = ("OMRÅDE;KØN;ALDER;CIVILSTAND;TID;INDHOLD\n"
+            "Aarhus;Men;Age, total;Total;2014Q1;1\n"
+            "751 Aarhus;2 Women;0 years;TOT;2014K1;2\n")
+    cols = ["OMRÅDE", "KØN", "ALDER", "CIVILSTAND", "Tid"]
+    df = _normalise(info, parse_data_csv(text, "FOLK1A", FOLK1A_COLS), cols)
+    assert df.values.tolist() == [["751", "1", "IALT", "TOT", "2014K1", 1.0],
+                                  ["751", "2", "0", "TOT", "2014K1", 2.0]]
 
 
 # ----------------------------------------------------------------------------- queries
@@ -304,9 +321,10 @@ def test_refresh_end_to_end_against_a_local_fake_api(api, out):
     assert "pend" in prov["unavailable"] and prov["plausibility_checked"] is True
 
     text = (out / "SOURCES.md").read_text(encoding="utf-8")
-    head = text.split(SOURCES_BEGIN)[0]
-    assert head.rstrip("\n") == before_sources.rstrip("\n")
+    assert text.split(SOURCES_BEGIN)[0] == before_sources.split(SOURCES_BEGIN)[0]
+    assert text.split(SOURCES_END)[1] == before_sources.split(SOURCES_END)[1]
     block = text.split(SOURCES_BEGIN)[1].split(SOURCES_END)[0]
+    assert "No refresh yet" in before_sources and "No refresh yet" not in block
     assert "| folk1a | FOLK1A | 2014K1 | `refresh/FOLK1A_2014K1.csv` | 6,327 |" in block
     assert (out / "municipal_population_1993_2023.csv").read_bytes() == base_file
     fns = [fn for fn, _ in api.requests]
@@ -353,7 +371,7 @@ def test_value_not_declared_in_tableinfo_is_refused(api, out):
     table and field."""
     raw = (FIX / "statbank_FOLK1A.csv").read_bytes().replace(b"\r\n741;", b"\r\n999;", 1)
     api.overrides[("data", "FOLK1A")] = (200, raw)
-    with pytest.raises(RefreshError, match="FOLK1A: field OMRÅDE on data row .* is '999'"):
+    with pytest.raises(RefreshError, match=r"FOLK1A: field OMRÅDE on data row \d+ is '999'"):
         refresh(out, base_url=api.url, keys=["folk1a"])
 
 
@@ -382,6 +400,19 @@ def test_required_table_that_does_not_exist_stops_the_refresh(api, out):
                        r"BY3 not found \(TABLE-NOTFOUND\)\).*--table by3=ID"):
         refresh(out, base_url=api.url)
     assert not (out / "refresh").exists()
+
+
+def test_by3_municipality_falls_back_to_the_id_when_labels_carry_no_code(api, out):
+    """Rule: when BY3's labels are plain names, the municipality is the first 3 digits of the
+    8-digit id, the provenance says so, and the plausibility check still guards the sums."""
+    raw = json.loads((FIX / "statbank_tableinfo_BY3.json").read_text(encoding="utf-8"))
+    for v in raw["variables"][0]["values"]:
+        v["text"] = v["text"].split(" ", 1)[1]
+    api.overrides[("tableinfo", "BY3")] = (200, json.dumps(raw).encode("utf-8"))
+    refresh(out, base_url=api.url, keys=["by3"])
+    prov = json.loads((out / "refresh" / PROVENANCE_FILE).read_text(encoding="utf-8"))
+    assert any("first 3 digits" in c for c in prov["tables"]["by3"]["checks"])
+    assert any("within ±" in c for c in prov["tables"]["by3"]["checks"])
 
 
 def test_table_override_uses_the_given_id(api, out):
@@ -442,6 +473,11 @@ def test_bad_arguments_exit_2_with_one_message(argv, message, out, capsys):
     assert main(["data", "refresh", "--dry-run", "--out", str(out), *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_data_without_subcommand_exits_2(capsys):
+    """Rule: 'landsim data' alone names the subcommand to use and exits 2."""
+    assert main(["data"]) == 2 and "refresh" in capsys.readouterr().err
 
 
 def test_bad_timeout_is_an_argument_error(capsys):
