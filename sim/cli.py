@@ -202,7 +202,7 @@ def _timeout(text: str) -> float:
 
 def cmd_data_refresh(args: argparse.Namespace) -> int:
     """``landsim data refresh``."""
-    from .data import data_dir
+    from .data import DataError, data_dir
     from .refresh import EXIT_OFFLINE, plan, refresh, resolve_base_url, select_specs
     from .statbank import RefreshError, StatbankUnreachableError
 
@@ -230,7 +230,7 @@ def cmd_data_refresh(args: argparse.Namespace) -> int:
         sys.stderr.write(f"landsim: cannot reach {e.host} ({e.reason}); no data refreshed, "
                          "nothing written\n")
         return EXIT_OFFLINE
-    except RefreshError as e:
+    except (RefreshError, DataError) as e:
         return _fail(f"{e}; nothing written")
     for f in report.fetched:
         print(f"{f['key']}: {f['table']} {f['period']}, {f['rows']:,} rows (table updated "

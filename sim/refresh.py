@@ -331,6 +331,9 @@ def check(spec: TableSpec, info: TableInfo, df: pd.DataFrame, query: dict,
                 + ", ".join(f"{m} ({names[m]})" for m in lacking)
                 + "; all 19 municipalities of Region Midtjylland are required")
     checks.append("all 19 municipalities present")
+    n_missing = int(df["value"].isna().sum())
+    if n_missing and not spec.check_totals:
+        checks.append(f"{n_missing} figure(s) '..' (not available) kept as empty values")
     totals: dict[str, float] = {}
     if spec.key == "folk1a":
         totals = _check_folk1a(info, df)
@@ -460,7 +463,7 @@ def fetch(spec: TableSpec, client: StatbankClient, names: dict[str, str],
             continue
         f.tried = why
         return f
-    raise RefreshError(f"{spec.key}: no table available at the API ({'; '.join(why)})"
+    raise RefreshError(f"{spec.key}: no usable table at the API ({'; '.join(why)})"
                        + _family_hint(client, candidates)
                        + f"; give another id with --table {spec.key}=ID")
 
@@ -573,8 +576,7 @@ def write(fetched: list[Fetched], unavailable: dict[str, str], out_dir: Path,
             "candidates_not_available": f.tried, "checks": f.checks,
             "licence": "CC BY 4.0, source: Statistics Denmark (Danmarks Statistik)",
         }
-    keep_unavailable = {k: v for k, v in prov.get("unavailable", {}).items()
-                        if k not in tables or k in unavailable}
+    keep_unavailable = dict(prov.get("unavailable", {}))
     keep_unavailable.update(unavailable)
     for f in fetched:
         keep_unavailable.pop(f.spec.key, None)
@@ -630,7 +632,8 @@ def plan(specs: list[TableSpec], base_url: str, out_dir: Path,
             sel.append(", ".join(s.keep_all) + " at every value")
         if s.pick:
             sel.append(", ".join(s.pick) + " at the population value")
-        sel.append("time at the newest period; other variables at their total")
+        sel.append("variables holding the 19 municipality codes at those codes; time at the "
+                   "newest period; other variables at their total")
         need = "required" if s.required else "optional"
         lines.append(f"  {s.key:7s} {' or '.join(ids):16s} {need}: {s.what}")
         lines.append(f"          {'; '.join(sel)}")

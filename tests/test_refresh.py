@@ -396,7 +396,7 @@ def test_required_table_that_does_not_exist_stops_the_refresh(api, out):
     (exit 2), while an optional one is only reported."""
     api.overrides[("tableinfo", "BY3")] = (400, json.dumps(
         {"errorTypeCode": "TABLE-NOTFOUND", "message": "Table BY3 not found"}).encode())
-    with pytest.raises(RefreshError, match=r"by3: no table available at the API \(BY3: Table "
+    with pytest.raises(RefreshError, match=r"by3: no usable table at the API \(BY3: Table "
                        r"BY3 not found \(TABLE-NOTFOUND\)\).*--table by3=ID"):
         refresh(out, base_url=api.url)
     assert not (out / "refresh").exists()
