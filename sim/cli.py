@@ -90,7 +90,7 @@ be reached (no network). See docs/DATA_REFRESH.md.
 Examples:
   landsim data refresh --dry-run
   landsim data refresh
-  landsim data refresh --tables folk1a,by3 --table ras=RAS309
+  landsim data refresh --tables folk1a,by3 --table ras=RAS300
 """
 
 
@@ -235,8 +235,8 @@ def cmd_data_refresh(args: argparse.Namespace) -> int:
     for f in report.fetched:
         print(f"{f['key']}: {f['table']} {f['period']}, {f['rows']:,} rows (table updated "
               f"{f['updated']}) -> {out / f['file']}")
-    for key, why in report.unavailable.items():
-        print(f"{key}: not refreshed: {why}")
+    for why in report.unavailable.values():
+        print(f"not refreshed: {why}")
     print(f"provenance: {out / 'refresh' / 'PROVENANCE.json'}")
     return 0
 

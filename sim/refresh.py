@@ -680,7 +680,7 @@ def refresh(out_dir: Path, *, keys: list[str] | None = None, base_url: str | Non
         except RefreshError as e:
             if s.required:
                 raise
-            log.warning("%s", e)
+            log.info("%s", e)
             report.unavailable[s.key] = str(e)
             continue
         fetched.append(f)
