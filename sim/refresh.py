@@ -89,7 +89,7 @@ _TOTAL_IDS = {"TOT", "IALT", "TOTAL", "I ALT", "IALT0"}
 _TOTAL_TEXT = re.compile(r"^(total|i alt|in total|all\b.*)$|,\s*total$|\bi alt$", re.I)
 _TOWN_LABEL = re.compile(r"^\s*(\d{3})-\d{4,5}\b")
 _TOWN_ID = re.compile(r"^(\d{3})\d{5}$")
-_PERIOD_YEAR = re.compile(r"^(\d{4})")
+_PERIOD = re.compile(r"^(\d{4})(?:K([1-4])|M(0[1-9]|1[0-2]))?")
 
 
 def total_value(var: Variable) -> str | None:
@@ -241,31 +241,38 @@ def _normalise(info: TableInfo, parsed: ParsedCsv, requested: list[str]) -> pd.D
 # --------------------------------------------------------------------------- checks
 
 
-def _year(period: str) -> int:
-    m = _PERIOD_YEAR.match(period)
+def period_time(period: str) -> float:
+    """A StatBank period as a year with fraction, at the first day of the period.
+
+    ``2026`` and ``2026K1`` -> 2026.0, ``2026K3`` -> 2026.5, ``2026M04`` -> 2026.25.
+    """
+    m = _PERIOD.match(period)
     if not m:
         raise RefreshError(f"period {period!r} does not start with a year")
-    return int(m.group(1))
+    quarter, month = m.group(2), m.group(3)
+    frac = (int(quarter) - 1) / 4 if quarter else (int(month) - 1) / 12 if month else 0.0
+    return int(m.group(1)) + frac
 
 
-def plausible_change(reference: pd.DataFrame, year: int) -> tuple[int, int, float]:
-    """Reference year, horizon and largest plausible relative change for figures of ``year``.
+def plausible_change(reference: pd.DataFrame, time: float) -> tuple[int, int, float]:
+    """Reference year, horizon and largest plausible relative change for figures at ``time``.
 
-    The reference year is ``year`` if the shipped series has it, else the nearest year it has.
-    The horizon ``n`` is the distance to it (at least 1). The bound is the largest absolute
-    relative change over ``n`` years of any municipality in the shipped series (``n`` capped at
-    the series length): the data's own record, no chosen tolerance.
+    ``time`` is a year with fraction (:func:`period_time`; the shipped figures are for 1
+    January). The reference year is the shipped year nearest to it (the later one on a tie).
+    The horizon ``n`` is the distance to it rounded up to whole years (at least 1). The bound is
+    the largest absolute relative change over ``n`` years of any municipality in the shipped
+    series (``n`` capped at the series length): the data's own record, no chosen tolerance.
     """
     wide = reference.pivot(index="year", columns="municipality_code",
                            values="population_1jan").sort_index()
     years = [int(y) for y in wide.index]
-    ref = year if year in years else min(years, key=lambda y: (abs(y - year), -y))
-    n = max(1, min(abs(year - ref), len(years) - 1))
+    ref = min(years, key=lambda y: (abs(y - time), -y))
+    n = max(1, min(math.ceil(abs(time - ref) - 1e-9), len(years) - 1))
     change = (wide.shift(-n) / wide - 1.0).abs().to_numpy()
     return ref, n, float(pd.Series(change.ravel()).max())
 
 
-def _check_plausible(table: str, totals: dict[str, float], year: int,
+def _check_plausible(table: str, totals: dict[str, float], year: float,
                      names: dict[str, str]) -> str:
     from .data import municipal_population
 
@@ -345,7 +352,7 @@ def check(spec: TableSpec, info: TableInfo, df: pd.DataFrame, query: dict,
         totals = df.groupby("municipality_code")["value"].sum().to_dict()
         checks.append("municipal sums of urban areas and rural districts computed")
     if spec.check_totals:
-        year = _year(selected[info.time_variable.column][0])
+        year = period_time(selected[info.time_variable.column][0])
         if plausibility:
             checks.append(_check_plausible(info.id, totals, year, names))
         else:

@@ -29,6 +29,7 @@ from sim.refresh import (
     SOURCES_END,
     SPECS,
     build_query,
+    period_time,
     plausible_change,
     refresh,
     total_value,
@@ -273,6 +274,16 @@ def test_plausible_change_is_the_shipped_series_record():
     assert plausible_change(ref, 2026) == (2023, 3, pytest.approx(brute))
     year, n, bound = plausible_change(ref, 2014)
     assert (year, n) == (2014, 1) and bound < brute
+    assert plausible_change(ref, period_time("2026K4"))[:2] == (2023, 4)  # 3.75 years -> 4
+    assert plausible_change(ref, period_time("2014K3"))[:2] == (2015, 1)  # tie: later year
+
+
+def test_period_time_reads_years_quarters_and_months():
+    """Rule: StatBank periods map to the first day of the period as a fractional year."""
+    assert period_time("2021") == 2021.0 and period_time("2026K1") == 2026.0
+    assert period_time("2026K3") == 2026.5 and period_time("2026M04") == 2026.25
+    with pytest.raises(RefreshError, match="does not start with a year"):
+        period_time("K1")
 
 
 # ----------------------------------------------------------------------------- end to end
