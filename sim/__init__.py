@@ -19,10 +19,12 @@ from .initiatives import INITIATIVES, Initiative, InitiativeSettings, register_i
 from .model import RegionModel, get_world
 from .params import ParameterFileError, Parameters, load_parameters
 from .places import SIZE_CLASSES, build_places
+from .refresh import refresh as refresh_data
 from .results import write_results
 from .rng import Streams
 from .scenario import Scenario, ScenarioError, validate_files
 from .scenario import load as load_scenario
+from .statbank import RefreshError, StatbankClient, StatbankUnreachableError
 from .trends import TRENDS, Trend, register_trend
 from .utility import TERMS, TermContext, register_term
 from .world import World, build_world
@@ -41,9 +43,12 @@ __all__ = [
     "Parameters",
     "Persons",
     "Population",
+    "RefreshError",
     "RegionModel",
     "Scenario",
     "ScenarioError",
+    "StatbankClient",
+    "StatbankUnreachableError",
     "Streams",
     "TermContext",
     "Trend",
@@ -55,6 +60,7 @@ __all__ = [
     "get_world",
     "load_parameters",
     "load_scenario",
+    "refresh_data",
     "register_initiative",
     "register_term",
     "register_trend",

@@ -1,4 +1,4 @@
-"""Command line: ``landsim run``, ``check``, ``validate``, ``schema`` and ``compare``.
+"""Command line: ``landsim run``, ``check``, ``validate``, ``schema``, ``compare``, ``data``.
 
 The library logs through :mod:`logging` and prints nothing; this module decides what the
 user sees. Bad arguments or files give one line naming the problem and exit with status 2.
@@ -70,6 +70,30 @@ def _scale(text: str) -> float:
     return v
 
 
+REFRESH_HELP = """\
+Download the newest Statistics Denmark tables from the public StatBank API
+(api.statbank.dk/v1) for the 19 municipalities of Region Midtjylland, check them and keep
+them with provenance:
+
+  folk1a  FOLK1A  population by municipality, sex and age (newest quarter)    required
+  by3     BY3     population of urban areas and rural districts (newest year) required
+  ras     RAS301 or RAS300  jobs by municipality                              optional
+  pend    PEND100 or PEND101  commuters by municipality                       optional
+
+Writes DATA/refresh/<TABLE>_<period>.csv, the raw answers in DATA/refresh/raw/,
+DATA/refresh/PROVENANCE.json and a generated block of DATA/SOURCES.md; the shipped base
+files are never changed. Nothing is written unless every required table passed its checks.
+
+Exit status: 0 done; 2 bad arguments or data that failed a check; 3 the API's host cannot
+be reached (no network). See docs/DATA_REFRESH.md.
+
+Examples:
+  landsim data refresh --dry-run
+  landsim data refresh
+  landsim data refresh --tables folk1a,by3 --table ras=RAS300
+"""
+
+
 def _seed(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"--seed takes a non-negative integer, not {text!r}")
@@ -126,6 +150,31 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--jobs", type=int, default=1, help="parallel processes (default 1)")
     cmp_.add_argument("--out", type=Path, default=Path("results"))
     cmp_.add_argument("--name", default=None, help="folder name (default compare-<scenario>)")
+    data = sub.add_parser("data", help="data maintenance (refresh Statistics Denmark tables)",
+                          description="Data maintenance. 'landsim data refresh --help' for "
+                          "the refresh of Statistics Denmark tables.")
+    dsub = data.add_subparsers(dest="data_command", parser_class=_Parser)
+    ref = dsub.add_parser("refresh", help="download, check and keep the newest DST tables",
+                          description=REFRESH_HELP,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    ref.add_argument("--dry-run", action="store_true",
+                     help="show what would be fetched and written; no network, no files")
+    ref.add_argument("--tables", default=None, metavar="KEY[,KEY...]",
+                     help="refresh only these (folk1a, by3, ras, pend; default all)")
+    ref.add_argument("--table", action="append", default=[], metavar="KEY=ID",
+                     help="use table ID for KEY instead of the default candidates "
+                     "(e.g. ras=RAS301); repeatable")
+    ref.add_argument("--out", type=Path, default=None, metavar="DATA",
+                     help="data folder to write into (default: $LANDSIM_DATA or the "
+                     "repository's data/)")
+    ref.add_argument("--base-url", default=None, metavar="URL",
+                     help="API address (default: $LANDSIM_STATBANK_URL or "
+                     "https://api.statbank.dk/v1)")
+    ref.add_argument("--timeout", type=_timeout, default=30.0, metavar="SECONDS",
+                     help="seconds to wait for each answer (default 30)")
+    ref.add_argument("--skip-plausibility", action="store_true",
+                     help="do not compare municipal totals with the shipped data (recorded "
+                     "in PROVENANCE.json)")
     sim_ = sub.add_parser("similar", help="places most like PLACE (to copy a solution from)",
                           description="List the places most similar to PLACE on standardised "
                           "features (size, age structure, distance to a larger town, services, "
@@ -195,6 +244,58 @@ def cmd_validate_model(args: argparse.Namespace) -> int:
     except (CalibrationError, DataError, ParameterFileError) as e:
         return _fail_all(str(e).splitlines())
     print(text)
+    return 0
+
+
+def _timeout(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--timeout takes seconds (a number), not {text!r}") \
+            from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"--timeout must be positive, not {v}")
+    return v
+
+
+def cmd_data_refresh(args: argparse.Namespace) -> int:
+    """``landsim data refresh``."""
+    from .data import DataError, data_dir
+    from .refresh import EXIT_OFFLINE, plan, refresh, resolve_base_url, select_specs
+    from .statbank import RefreshError, StatbankUnreachableError
+
+    overrides = {}
+    for item in args.table:
+        key, sep, tid = item.partition("=")
+        if not sep or not key.strip() or not re.fullmatch(r"[A-Za-z0-9]+", tid.strip()):
+            return _fail(f"--table takes KEY=ID with a table id of letters and digits "
+                         f"(e.g. ras=RAS301), not {item!r}")
+        overrides[key.strip()] = tid.strip().upper()
+    keys = [k.strip() for k in args.tables.split(",") if k.strip()] if args.tables else None
+    out = args.out or data_dir()
+    try:
+        specs = select_specs(keys)
+        unknown = [k for k in overrides if k not in {s.key for s in specs}]
+        if unknown:
+            return _fail(f"--table names key(s) {', '.join(unknown)} that are not refreshed; "
+                         f"refreshed: {', '.join(s.key for s in specs)}")
+        if args.dry_run:
+            print("\n".join(plan(specs, resolve_base_url(args.base_url), out, overrides)))
+            return 0
+        report = refresh(out, keys=keys, base_url=args.base_url, timeout=args.timeout,
+                         overrides=overrides, plausibility=not args.skip_plausibility)
+    except StatbankUnreachableError as e:
+        sys.stderr.write(f"landsim: cannot reach {e.host} ({e.reason}); no data refreshed, "
+                         "nothing written\n")
+        return EXIT_OFFLINE
+    except (RefreshError, DataError) as e:
+        return _fail(f"{e}; nothing written")
+    for f in report.fetched:
+        print(f"{f['key']}: {f['table']} {f['period']}, {f['rows']:,} rows (table updated "
+              f"{f['updated']}) -> {out / f['file']}")
+    for why in report.unavailable.values():
+        print(f"not refreshed: {why}")
+    print(f"provenance: {out / 'refresh' / 'PROVENANCE.json'}")
     return 0
 
 
@@ -407,6 +508,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_calibrate(args)
     if args.command == "validate-model":
         return cmd_validate_model(args)
+    if args.command == "data":
+        if args.data_command == "refresh":
+            return cmd_data_refresh(args)
+        return _fail("'landsim data' needs a subcommand: refresh (see 'landsim data --help')")
     parser.print_help()
     return EXIT_USAGE
 
