@@ -39,7 +39,7 @@ noise_seeds = [1, 2]
 closure_lag_years = 11
 [optimizer]
 maxiter = 1
-popsize = 3
+popsize = 2   # scipy's minimum population: 5 candidates
 seed = 0
 workers = 1
 [[parameters]]
@@ -288,8 +288,8 @@ def test_params_toml_round_trips_and_report_is_complete(tiny_fits, monkeypatch):
     monkeypatch.setenv("LANDSIM_CALIBRATION", str(a / "params.toml"))
     assert load_parameters(calibrated=True) == candidate(cfg, man["x"])
     for name in ("README.md", "parameters.csv", "convergence.png", "fit_municipal.png",
-                 "mobility.csv", "mobility.png", "closure_lag.csv", "closure_lag.png",
-                 "validation.csv", "validation_summary.csv", "manifest.json"):
+                 "mobility.csv", "mobility.png", "grocers.csv", "closure_lag.csv",
+                 "closure_lag.png", "validation.csv", "validation_summary.csv", "manifest.json"):
         assert (a / "report" / name).stat().st_size > 0, name
     summary = pd.read_csv(a / "report" / "validation_summary.csv")
     assert len(summary) == 3 and summary["municipalities"].eq(19).all()

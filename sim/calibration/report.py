@@ -27,6 +27,7 @@ from ..model import RegionModel
 from ..params import STAGES, Parameters
 from .config import CalibrationConfig
 from .fit import FitResult, _default_value
+from .targets import NATIONAL_SHOPS_FIGURE, VILLAGE_SHOPS_FIGURE, figure_trend
 from .validation import Validation
 
 #: Years before and after a closure shown in the closure-lag chart.
@@ -125,6 +126,23 @@ def mobility_table(cfg: CalibrationConfig, v: Validation) -> pd.DataFrame:
               "simulated": round(100 * n / total, 1),
               "dst": "movers concentrate at ages 20-29" if s == "young" else "",
               "source": mob.source if s == "young" else ""} for s, n in stage.items()]
+    return pd.DataFrame(rows)
+
+
+def grocer_table(v: Validation) -> pd.DataFrame:
+    """Simulated grocer trends (validation runs) beside the published figures."""
+    runs = v.runs
+    years = f"{runs[0].village_grocers.index.min()}-{runs[0].village_grocers.index.max()}"
+    rows = []
+    for village, prefix, note in ((True, VILLAGE_SHOPS_FIGURE, "Denmark; fitted"),
+                                  (False, NATIONAL_SHOPS_FIGURE, "Denmark; not fitted")):
+        rate, (y0, y1), (v0, v1) = figure_trend(prefix)
+        sim = float(np.mean([r.grocer_rate_pct(village=village) for r in runs]))
+        rows.append({
+            "figure": ("grocers in towns under 2,000" if village else "all grocers")
+            + ", yearly change (%)", "simulated": round(sim, 2), "simulated_years": years,
+            "observed": round(rate, 2), "observed_years": f"{y0}-{y1} ({note})",
+            "source": f"calibration_figures.csv: {prefix} {v0:,.0f} -> {v1:,.0f}"})
     return pd.DataFrame(rows)
 
 

@@ -32,6 +32,7 @@ class RunSummary:
     km: float
     stage_moves: dict[str, int]
     village_grocers: pd.Series  # year -> open grocers in villages
+    all_grocers: pd.Series | None = None  # year -> open grocers in the region
 
     @property
     def short_share_pct(self) -> float:
@@ -52,9 +53,9 @@ class RunSummary:
         """Simulated municipal growth between two years (%)."""
         return (self.municipal[last] / self.municipal[first] - 1) * 100
 
-    def grocer_rate_pct(self) -> float:
-        """Yearly % change of open village grocers over the run (compound)."""
-        g = self.village_grocers
+    def grocer_rate_pct(self, village: bool = True) -> float:
+        """Yearly % change of open grocers (in villages, or all) over the run (compound)."""
+        g = self.village_grocers if village or self.all_grocers is None else self.all_grocers
         first, last = g.index.min(), g.index.max()
         if g[first] <= 0 or last == first:
             return 0.0
@@ -79,7 +80,7 @@ def summarise(model: RegionModel) -> RunSummary:
         moves=int(r["moves"].sum()), short=int(r["moves_short"].sum()),
         within=int(r["moves_within_municipality"].sum()), km=float(r["move_km_sum"].sum()),
         stage_moves={s: int(r[f"moves_{s}"].sum()) for s in STAGES},
-        village_grocers=vg)
+        village_grocers=vg, all_grocers=py.groupby("year")["grocer_open"].sum())
 
 
 def simulate(params: Parameters, seed: int) -> RunSummary:

@@ -21,6 +21,8 @@ from .config import CalibrationConfig
 
 #: Rows of calibration_figures.csv giving the village grocer counts (figure, year).
 VILLAGE_SHOPS_FIGURE = "shops in villages <2000 inhabitants"
+#: Rows of calibration_figures.csv giving Denmark's grocery shops (DST; report only).
+NATIONAL_SHOPS_FIGURE = "grocery shops in Denmark"
 
 
 @dataclass(frozen=True)
@@ -50,27 +52,39 @@ def _municipal_table(first: int, last: int) -> tuple[pd.DataFrame, dict[int, str
     return table, names
 
 
-def village_grocer_trend() -> tuple[float, tuple[int, int]]:
-    """Yearly % change of grocery shops in villages under 2,000 (calibration_figures.csv)."""
+def figure_trend(figure_prefix: str) -> tuple[float, tuple[int, int], tuple[float, float]]:
+    """Yearly % change between the first and last rows of a figure in calibration_figures.csv.
+
+    Rows whose ``figure`` starts with ``figure_prefix`` are one count per year.
+
+    Returns:
+        (yearly change %, (first year, last year), (first value, last value)).
+    """
     path = data.data_dir() / "calibration_figures.csv"
     try:
         fig = pd.read_csv(path)
     except FileNotFoundError:
         raise data.DataError(f"{path}: data file missing; restore it (git checkout -- data/)")\
             from None
-    rows = fig[fig["figure"] == VILLAGE_SHOPS_FIGURE]
+    rows = fig[fig["figure"].astype(str).str.startswith(figure_prefix)]
     if len(rows) < 2:
-        raise data.DataError(f"{path}: needs two rows with figure '{VILLAGE_SHOPS_FIGURE}' "
-                             "(two years of village shop counts)")
+        raise data.DataError(f"{path}: needs two rows with figure '{figure_prefix}...' "
+                             "(two years of shop counts)")
     years = pd.to_numeric(rows["year"], errors="coerce")
     values = pd.to_numeric(rows["value"], errors="coerce")
     if years.isna().any() or values.isna().any():
-        raise data.DataError(f"{path}: the '{VILLAGE_SHOPS_FIGURE}' rows need numeric 'year' "
-                             "and 'value'")
+        raise data.DataError(f"{path}: the '{figure_prefix}' rows need numeric 'year' and "
+                             "'value'")
     order = np.argsort(years.to_numpy())
     y, v = years.to_numpy()[order], values.to_numpy()[order]
     rate = ((v[-1] / v[0]) ** (1 / (y[-1] - y[0])) - 1) * 100
-    return float(rate), (int(y[0]), int(y[-1]))
+    return float(rate), (int(y[0]), int(y[-1])), (float(v[0]), float(v[-1]))
+
+
+def village_grocer_trend() -> tuple[float, tuple[int, int]]:
+    """Yearly % change of grocery shops in villages under 2,000 (calibration_figures.csv)."""
+    rate, years, _ = figure_trend(VILLAGE_SHOPS_FIGURE)
+    return rate, years
 
 
 def fit_targets(cfg: CalibrationConfig) -> FitTargets:

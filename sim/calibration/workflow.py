@@ -91,6 +91,7 @@ def _write_validation(folder: Path, cfg: CalibrationConfig, v: Validation) -> No
     mob = report.mobility_table(cfg, v)
     mob.to_csv(folder / "mobility.csv", index=False)
     report.mobility_chart(mob, folder / "mobility.png")
+    report.grocer_table(v).to_csv(folder / "grocers.csv", index=False)
 
 
 def _md_table(df: pd.DataFrame) -> str:
@@ -226,6 +227,10 @@ Per municipality: `validation.csv`; chart: `fit_municipal.png`.
 ## Mobility (validation runs, {pr.base_year}-{pr.validation_end})
 
 {_md_table(report.mobility_table(cfg, v))}
+
+## Grocery shops
+
+{_md_table(report.grocer_table(v))}
 
 ## Decline before closure
 {lag_info['closures']} simulated closures of a town's last grocer ({lag_info['years']}, scale
