@@ -130,10 +130,13 @@ def test_cli_calibrate_bad_config_exits_2_without_traceback(tmp_path):
     assert not (tmp_path / "out" / "params.toml").exists()
 
 
-def test_overrides_scale_every_element_and_set_values():
+def test_overrides_scale_every_element_and_set_values(tmp_path):
     """'scale' multiplies each default element; 'set' takes the value itself."""
-    cfg = load_config(DEFAULT)
-    x = [0.5, 2.0, 1.0, 1.5, 0.2]
+    extra = ('[[parameters]]\npath = "relocation.weights.job_access"\nmode = "scale"\n'
+             'bounds = [0.0, 4.0]\n[[parameters]]\npath = "services.closure_hazard"')
+    text = TINY.replace('[[parameters]]\npath = "services.closure_hazard"', extra)
+    cfg = load_config(_write(tmp_path, text))
+    x = [0.5, 2.0, 0.2]
     p = candidate(cfg, x)
     base = Parameters()
     assert p.relocation.distance_decay_per_km == pytest.approx(
