@@ -1,4 +1,4 @@
-"""Command line: ``landsim run``, ``check``, ``validate``, ``schema`` and ``compare``.
+"""Command line: run, check, validate, schema, compare, similar, report and explore.
 
 The library logs through :mod:`logging` and prints nothing; this module decides what the
 user sees. Bad arguments or files give one line naming the problem and exit with status 2.
@@ -137,7 +137,59 @@ def build_parser() -> argparse.ArgumentParser:
                       help="compare towns with open countryside too")
     sim_.add_argument("--scale", type=_scale, default=1.0)
     sim_.add_argument("--seed", type=_seed, default=0)
+    rep = sub.add_parser("report", help="the forum report: one self-contained HTML file",
+                         description="Make the forum report from comparison results: the "
+                         "region without new initiatives (baseline over seeds, with bands), "
+                         "each scenario against the baseline (with 95%% intervals), and a "
+                         "profile of every place, as one HTML file that works offline. RESULTS "
+                         "are folders written by `landsim compare` (sharing one baseline, seeds "
+                         "and scale) or folders that contain them, e.g. results/. See "
+                         "docs/REPORT.md.")
+    rep.add_argument("results", nargs="+", type=Path, metavar="RESULTS")
+    rep.add_argument("--lang", choices=("da", "en"), default="da",
+                     help="language: da (Danish, default) or en (English)")
+    rep.add_argument("--out", type=Path, default=None, metavar="FILE",
+                     help="HTML file to write (default RESULTS/report-<lang>.html, in the first "
+                     "RESULTS folder)")
+    rep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    exp = sub.add_parser("explore", help="interactive explorer (SolaraViz; extra 'explore')",
+                         description="Open Mesa's SolaraViz on a small run: a map of the places "
+                         "coloured by population, sliders for the main parameters and a "
+                         "population chart. Needs `pip install -e \".[explore]\"`.")
+    exp.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    exp.add_argument("--host", default="localhost", help="host (default localhost)")
+    exp.add_argument("--no-browser", action="store_true", help="do not open a browser")
     return parser
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``landsim report RESULTS``."""
+    from .report import ReportError, build_report
+
+    if args.out is not None and args.out.suffix.lower() not in (".html", ".htm"):
+        return _fail(f"--out must name an .html file, not {str(args.out)!r}")
+    show = not args.no_progress and sys.stderr.isatty()
+    try:
+        info = build_report(args.results, out=args.out, lang=args.lang, progress=show)
+    except ReportError as e:
+        return _fail(str(e))
+    except KeyboardInterrupt:
+        sys.stderr.write("landsim: interrupted; no report was written\n")
+        return 130
+    print(f"report ({args.lang}): {info.places:,} places, {info.scenarios} scenario(s), "
+          f"{info.size_bytes:,} bytes, built in {info.seconds:.1f} s", file=sys.stderr)
+    print(info.path)
+    return 0
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    """``landsim explore``: SolaraViz in the browser."""
+    from .explore import MissingExtraError, serve
+
+    try:
+        return serve(host=args.host, port=args.port, open_browser=not args.no_browser)
+    except MissingExtraError as e:
+        return _fail(str(e))
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
@@ -345,6 +397,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_compare(args)
     if args.command == "similar":
         return cmd_similar(args)
+    if args.command == "report":
+        return cmd_report(args)
+    if args.command == "explore":
+        return cmd_explore(args)
     parser.print_help()
     return EXIT_USAGE
 
