@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import html
 import csv
+import html
 import io
 import json
 import re
@@ -54,18 +54,30 @@ def cmp(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def report_da(cmp, tmp_path_factory):
-    out = tmp_path_factory.mktemp("rep") / "r.html"
-    assert main(["report", str(cmp), "--out", str(out), "--no-progress"]) == 0
-    return out.read_text(encoding="utf-8")
+def da_folder(cmp, tmp_path_factory):
+    """A copy of the comparison with the default report (Danish, no --out) written into it."""
+    folder = tmp_path_factory.mktemp("rep") / "c"
+    shutil.copytree(cmp, folder)
+    assert main(["report", str(folder), "--no-progress"]) == 0
+    return folder
 
 
 @pytest.fixture(scope="module")
-def report_en(cmp, tmp_path_factory):
+def report_da(da_folder):
+    return (da_folder / "report-da.html").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def built_en(cmp, tmp_path_factory):
     out = tmp_path_factory.mktemp("rep") / "r.html"
     info = build_report([cmp], out=out, lang="en")
     assert info.size_bytes == out.stat().st_size
-    return out.read_text(encoding="utf-8")
+    return info
+
+
+@pytest.fixture(scope="module")
+def report_en(built_en):
+    return built_en.path.read_text(encoding="utf-8")
 
 
 def test_compare_writes_what_the_report_needs(cmp):
@@ -338,20 +350,15 @@ def test_bad_results_give_one_clear_message_and_exit_2(cmp, tmp_path, capsys):
     assert e.value.code == 2
 
 
-def test_report_size_stays_sensible(cmp, tmp_path):
+def test_report_size_stays_sensible(built_en):
     """Rule: profiles of every place travel as compact JSON, not images: the whole file for
     about 1,000 places stays under 3 MB."""
-    info = build_report([cmp], out=tmp_path / "r.html")
-    assert info.places > 900
-    assert info.size_bytes < 3_000_000
+    assert built_en.places > 900
+    assert built_en.size_bytes < 3_000_000
 
 
-def test_default_output_is_in_the_results_folder(cmp, tmp_path):
-    """Rule: without --out the report is written as report-<lang>.html in the RESULTS folder,
-    via a temporary file (no partial file remains)."""
-    folder = tmp_path / "c"
-    shutil.copytree(cmp, folder)
-    assert main(["report", str(folder), "--lang", "en", "--no-progress"]) == 0
-    assert (folder / "report-en.html").stat().st_size > 100_000
-    assert not list(folder.glob(".report-en.html.partial-*"))
-
+def test_default_output_is_danish_in_the_results_folder(da_folder):
+    """Rule: without --out and --lang the report is written as report-da.html in the RESULTS
+    folder, via a temporary file (no partial file remains)."""
+    assert (da_folder / "report-da.html").stat().st_size > 100_000
+    assert not list(da_folder.glob(".report-da.html.partial-*"))

@@ -28,10 +28,6 @@ def safe_json(obj: object) -> str:
     return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _ints(a: np.ndarray) -> list[int]:
-    return [int(v) for v in np.round(np.nan_to_num(a)).astype(np.int64)]
-
-
 def place_data(base: pd.DataFrame, places: pd.DataFrame, comps: list[Comparison],
                lang: str) -> dict:
     """Everything the place profiles need, as plain lists and dicts.
@@ -57,27 +53,36 @@ def place_data(base: pd.DataFrame, places: pd.DataFrame, comps: list[Comparison]
 
     pop = base.pivot_table(index="place_id", columns="year", values="population",
                            aggfunc=["mean", "min", "max"]).reindex(ids)
+    mean, low, high = (np.rint(np.nan_to_num(pop[a].to_numpy(float))).astype(np.int64)
+                       for a in ("mean", "min", "max"))
     ends = base[base["year"].isin([start, end])]
     g = ends.groupby(["place_id", "year"])
     old = (g["age_65_plus"].sum() / g["population"].sum().clip(lower=1)).unstack().reindex(ids)
-    km = g["grocer_km"].mean().unstack().reindex(ids)
-    svc = {}
+    old = np.round(np.nan_to_num(old.to_numpy(float)), 3)
+    km = np.round(g["grocer_km"].mean().unstack().reindex(ids).to_numpy(float), 1)
     sub = base[base["year"].isin(svc_years)]
+    svc = {}
     for kind in KINDS:
         has = (sub[f"{kind}_open"] > 0).groupby([sub["place_id"], sub["year"]]).mean()
-        svc[kind] = has.unstack().reindex(index=ids, columns=svc_years).fillna(0) * 100
+        svc[kind] = np.rint(has.unstack().reindex(index=ids, columns=svc_years)
+                            .fillna(0).to_numpy() * 100).astype(np.int64)
 
     similar: dict[int, list] = {}
     sp = comps[0].table("similar_places").sort_values(["ref_place_id", "rank"])
-    for ref, grp in sp.groupby("ref_place_id"):
-        similar[int(ref)] = [[int(p), translate_note(str(n), lang)]
-                             for p, n in zip(grp["place_id"], grp["note"], strict=True)]
+    for ref, p, note in zip(sp["ref_place_id"].to_numpy(), sp["place_id"].to_numpy(),
+                            sp["note"].astype(str), strict=True):
+        similar.setdefault(int(ref), []).append([int(p), translate_note(note, lang)])
 
     per_scen: dict[int, list] = {}
     for j, comp in enumerate(comps):
         dp = comp.table("difference_place")
-        wide = dp.pivot(index="place_id", columns="year", values="mean_diff").reindex(ids)
+        wide = np.rint(np.nan_to_num(dp.pivot(index="place_id", columns="year",
+                                              values="mean_diff").reindex(ids)
+                                     .to_numpy(float))).astype(np.int64)
         last = dp[dp["year"] == dp["year"].max()].set_index("place_id").reindex(ids)
+        targeted = last["targeted"].fillna(False).to_numpy(bool)
+        lo = np.round(np.nan_to_num(last["ci_low"].to_numpy(float)), 1)
+        hi = np.round(np.nan_to_num(last["ci_high"].to_numpy(float)), 1)
         ev = comp.table("initiative_events")
         evs: dict[int, list] = {}
         for (pid, kind), grp in ev.groupby(["place_id", "kind"]):
@@ -87,31 +92,27 @@ def place_data(base: pd.DataFrame, places: pd.DataFrame, comps: list[Comparison]
                 [initiative_label(kind, lang),
                  int(grp.loc[grp["event"] == "started", "seed"].nunique()),
                  int(failed["seed"].nunique()), why])
-        for pos, pid in enumerate(ids):
-            d = wide.iloc[pos].to_numpy(float)
-            targeted = bool(last["targeted"].iloc[pos]) if pd.notna(
-                last["targeted"].iloc[pos]) else False
-            if not targeted and np.all(np.abs(np.nan_to_num(d)) < 0.5) and pid not in evs:
-                continue
-            per_scen.setdefault(int(pid), []).append(
-                [j, int(targeted), _ints(d), round(float(last["ci_low"].iloc[pos]), 1),
-                 round(float(last["ci_high"].iloc[pos]), 1), evs.get(int(pid), [])])
+        show = targeted | (np.abs(wide) > 0).any(axis=1) | np.isin(ids, list(evs))
+        for pos in np.flatnonzero(show):
+            pid = int(ids[pos])
+            per_scen.setdefault(pid, []).append(
+                [j, int(targeted[pos]), wide[pos].tolist(), float(lo[pos]), float(hi[pos]),
+                 evs.get(pid, [])])
 
     rows = []
     kinds = places["kind"].to_numpy()
+    names = places["name"].astype(str).tolist()
+    munis = places["municipality"].astype(str).tolist()
+    parishes = places["parish_name"].astype(str).tolist()
+    pops = places["population"].to_numpy(int)
+    est = places["estimated"].to_numpy(bool)
     for pos, pid in enumerate(ids):
-        r = places.iloc[pos]
         item = {
-            "i": int(pid), "n": str(r["name"]), "k": KIND_LABELS[lang][kinds[pos]],
-            "m": str(r["municipality"]), "pa": str(r["parish_name"]),
-            "p": int(r["population"]), "e": int(bool(r["estimated"])),
-            "b": _ints(pop["mean"].iloc[pos].to_numpy(float)),
-            "lo": _ints(pop["min"].iloc[pos].to_numpy(float)),
-            "hi": _ints(pop["max"].iloc[pos].to_numpy(float)),
-            "a65": [round(float(v), 3) for v in np.nan_to_num(old.iloc[pos].to_numpy(float))],
-            "g": [round(float(v), 1) for v in km.iloc[pos].to_numpy(float)],
-            "s": {k: _ints(svc[k].iloc[pos].to_numpy(float)) for k in KINDS
-                  if svc[k].iloc[pos].to_numpy().any()},
+            "i": int(pid), "n": names[pos], "k": KIND_LABELS[lang][kinds[pos]],
+            "m": munis[pos], "pa": parishes[pos], "p": int(pops[pos]), "e": int(est[pos]),
+            "b": mean[pos].tolist(), "lo": low[pos].tolist(), "hi": high[pos].tolist(),
+            "a65": old[pos].tolist(), "g": km[pos].tolist(),
+            "s": {k: svc[k][pos].tolist() for k in KINDS if svc[k][pos].any()},
             "sim": similar.get(int(pid), []),
         }
         if int(pid) in per_scen:
