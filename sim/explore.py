@@ -7,8 +7,9 @@ opening). Every slider range lies inside the parameter's validated range
 (:mod:`sim.params`); the explorer builds the same :class:`sim.model.RegionModel` as
 ``landsim run``, so what it shows is the model, not a copy.
 
-Install with ``pip install -e ".[explore]"`` (solara, and networkx and altair that Mesa's
-visualisation package imports). Without them the command says so and exits with status 2.
+Install with ``pip install -e ".[explore]"`` (solara with its bundled front-end assets, so
+that the page needs no CDN, and networkx and altair, which Mesa's visualisation package
+imports). Without them the command says so and exits with status 2.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 from typing import Any
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import numpy as np
@@ -120,10 +122,14 @@ def population_chart(model: RegionModel) -> Figure:
     ax = fig.subplots()
     for i, label in enumerate(SIZE_CLASSES):
         ax.plot(r["year"], r[f"pop_{label}"] / model.params.scale, label=label,
-                color=OKABE_ITO[i % len(OKABE_ITO)], lw=1.8)
+                color=OKABE_ITO[i % len(OKABE_ITO)], lw=1.8, marker="o", ms=3)
+    ax.set_xlim(model.params.base_year - 0.5, model.params.end_year + 0.5)
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("year (1 January)")
-    ax.set_ylabel("inhabitants")
-    ax.set_title(f"Region: {r['population'].iloc[-1] / model.params.scale:,.0f} inhabitants")
+    ax.set_ylabel("inhabitants by settlement size (full-scale estimate)")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+    ax.set_title(f"Region, {model.year}: {r['population'].iloc[-1] / model.params.scale:,.0f} "
+                 "inhabitants")
     ax.legend(fontsize=7, ncol=2, frameon=False)
     ax.grid(alpha=0.3)
     fig.tight_layout()
