@@ -150,6 +150,9 @@ def build_report(results: list[Path | str], out: Path | str | None = None, lang:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(html)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is for sharing
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -220,7 +220,7 @@ def initiative_total(targeted: pd.DataFrame, region: pd.DataFrame, services: pd.
                     label=f"{_service(kind, lang)}, {text('with', lang)}")
         ax.set_title(text("panel_services", lang), loc="left")
         ax.set_ylim(bottom=0)
-        ax.legend(frameon=False, fontsize=8)
+        ax.legend(frameon=False, fontsize=8, loc="best")
         for ax in axes:
             ax.set_xlabel(text("axis_year", lang))
             ax.grid(alpha=0.3)

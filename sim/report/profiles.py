@@ -40,8 +40,10 @@ def place_data(base: pd.DataFrame, places: pd.DataFrame, comps: list[Comparison]
         at start and end, ``g`` km to the nearest grocer at start and end, ``s`` per service
         kind the share of runs (%) with at least one open unit in ``service_years`` (kinds
         never open omitted), ``sim`` similar places ``[id, note]``, ``x`` per scenario
-        ``[scenario index, targeted, yearly mean difference, last low, last high, events]``
-        for scenarios with any difference or event there).
+        ``[scenario index, targeted, yearly mean difference, last low, last high, events,
+        services]``
+        for scenarios with any difference or event there, and the service shares with the
+        scenario for kinds where they differ from the baseline).
     """
     years = sorted(int(y) for y in base["year"].unique())
     start, end = years[0], years[-1]
@@ -92,12 +94,22 @@ def place_data(base: pd.DataFrame, places: pd.DataFrame, comps: list[Comparison]
                 [initiative_label(kind, lang),
                  int(grp.loc[grp["event"] == "started", "seed"].nunique()),
                  int(failed["seed"].nunique()), why])
-        show = targeted | (np.abs(wide) > 0).any(axis=1) | np.isin(ids, list(evs))
+        seeds_t = comp.table("place_year_seeds")
+        scen = seeds_t[(seeds_t["arm"] == "scenario") & seeds_t["year"].isin(svc_years)]
+        svc_s = {}
+        for kind in KINDS:
+            has = (scen[f"{kind}_open"] > 0).groupby([scen["place_id"], scen["year"]]).mean()
+            svc_s[kind] = np.rint(has.unstack().reindex(index=ids, columns=svc_years)
+                                  .fillna(0).to_numpy() * 100).astype(np.int64)
+        svc_diff = np.column_stack([(svc_s[k] != svc[k]).any(axis=1) for k in KINDS])
+        show = targeted | (np.abs(wide) > 0).any(axis=1) | np.isin(ids, list(evs)) \
+            | svc_diff.any(axis=1)
         for pos in np.flatnonzero(show):
             pid = int(ids[pos])
             per_scen.setdefault(pid, []).append(
                 [j, int(targeted[pos]), wide[pos].tolist(), float(lo[pos]), float(hi[pos]),
-                 evs.get(pid, [])])
+                 evs.get(pid, []), {k: svc_s[k][pos].tolist() for c, k in enumerate(KINDS)
+                                    if svc_diff[pos, c]}])
 
     rows = []
     kinds = places["kind"].to_numpy()

@@ -117,8 +117,11 @@
     var title = svgEl("title", {});
     title.textContent = alt;
     svg.appendChild(title);
-    for (var k = 0; k <= 4; k++) {
-      var v = lo + (hi - lo) * k / 4, yy = sy(v);
+    var raw = (hi - lo) / 5, mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    var step = [1, 2, 2.5, 5, 10].map(function (f) { return f * mag; })
+      .filter(function (s) { return s >= raw; })[0];
+    for (var v = Math.ceil(lo / step) * step; v <= hi; v += step) {
+      var yy = sy(v);
       svg.appendChild(svgEl("line", {x1: L, x2: W - R, y1: yy, y2: yy, stroke: "#e3e3e3"}));
       var tx = svgEl("text", {x: L - 6, y: yy + 4, "text-anchor": "end"});
       tx.textContent = num(v);
@@ -198,8 +201,13 @@
     box.appendChild(csvLink(p));
 
     box.appendChild(el("h4", S.p_services_h));
-    var kinds = Object.keys(p.s);
-    if (!kinds.length) {
+    var rowsS = Object.keys(p.s).map(function (k) { return [DATA.kinds[k], p.s[k]]; });
+    (p.x || []).forEach(function (x) {
+      Object.keys(x[6]).forEach(function (k) {
+        rowsS.push([DATA.kinds[k] + " (" + DATA.scenarios[x[0]] + ")", x[6][k]]);
+      });
+    });
+    if (!rowsS.length) {
       box.appendChild(el("p", fmt(S.p_services_none, {km: num(p.g[1], 1), year: END})));
     } else {
       var wrap = el("div", null, "scroll");
@@ -210,10 +218,10 @@
       DATA.service_years.forEach(function (y) { tr.appendChild(el("th", String(y))); });
       var thead = el("thead"); thead.appendChild(tr); tab.appendChild(thead);
       var tbody = el("tbody");
-      kinds.forEach(function (k) {
+      rowsS.forEach(function (r) {
         var row = el("tr");
-        row.appendChild(el("th", DATA.kinds[k]));
-        p.s[k].forEach(function (v) { row.appendChild(el("td", pct(v / 100), "num")); });
+        row.appendChild(el("th", r[0]));
+        r[1].forEach(function (v) { row.appendChild(el("td", pct(v / 100), "num")); });
         tbody.appendChild(row);
       });
       tab.appendChild(tbody);
