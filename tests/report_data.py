@@ -81,3 +81,15 @@ def evil_copy(base: Path) -> tuple[Path, int]:
         _CACHE["evil"] = dst
         _CACHE["evil_id"] = pid
     return _CACHE["evil"], int(_CACHE["evil_id"])
+
+
+def report(base: Path, lang: str, evil: bool = False):
+    """The report (``BuildInfo``) of the comparison, or of :func:`evil_copy`, built once."""
+    from sim.report import build_report
+
+    key = f"report-{lang}-{evil}"
+    if key not in _CACHE:
+        folder = evil_copy(base)[0] if evil else comparison(base)
+        out = Path(base) / "reports" / f"{'evil' if evil else 'plain'}-{lang}.html"
+        _CACHE[key] = build_report([folder], out=out, lang=lang)
+    return _CACHE[key]

@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pandas as pd
 import pytest
-from report_data import comparison, evil_copy
+from report_data import comparison, report
 
 from sim.cli import main
 from sim.model import RegionModel
@@ -69,9 +69,8 @@ def report_da(da_folder):
 
 @pytest.fixture(scope="module")
 def built_en(cmp, tmp_path_factory):
-    out = tmp_path_factory.mktemp("rep") / "r.html"
-    info = build_report([cmp], out=out, lang="en")
-    assert info.size_bytes == out.stat().st_size
+    info = report(tmp_path_factory.getbasetemp(), "en")
+    assert info.size_bytes == info.path.stat().st_size
     return info
 
 
@@ -289,10 +288,8 @@ def test_context_notes_are_translated_to_danish():
 def test_names_are_escaped(tmp_path_factory):
     """Rule: a place (and scenario) called '<script>...' is shown as text: the page holds no
     such element, only its escaped form, in the HTML and in the embedded JSON."""
-    folder, _ = evil_copy(tmp_path_factory.getbasetemp())
-    out = tmp_path_factory.mktemp("evil") / "r.html"
-    build_report([folder], out=out, lang="en")
-    page = out.read_text(encoding="utf-8")
+    page = report(tmp_path_factory.getbasetemp(), "da", evil=True).path.read_text(
+        encoding="utf-8")
     assert '<script>alert("x")' not in page
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in page
     assert "\\u003cscript\\u003ealert" in page

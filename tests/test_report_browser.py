@@ -12,9 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from report_data import EVIL, comparison, evil_copy
-
-from sim.report import build_report
+from report_data import EVIL, report
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -32,11 +30,8 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
 def reports(tmp_path_factory):
     """Danish report with a place called like markup, English report of the plain data."""
     base = tmp_path_factory.getbasetemp()
-    evil, evil_id = evil_copy(base)
-    out = tmp_path_factory.mktemp("browser")
-    da = build_report([evil], out=out / "report-da.html", lang="da").path
-    en = build_report([comparison(base)], out=out / "report-en.html", lang="en").path
-    return {"da": da, "en": en, "evil_id": evil_id, "dir": out}
+    return {"da": report(base, "da", evil=True).path, "en": report(base, "en").path,
+            "dir": tmp_path_factory.mktemp("browser")}
 
 
 @pytest.fixture(scope="module")
