@@ -43,7 +43,7 @@ SLIDERS: dict[str, tuple[str, float, float, float, float]] = {
     "end_year": ("end year", 2035, 2022, 2050, 1),
     "fertility": ("fertility (x 2020 rates)", 1.0, 0.5, 1.5, 0.05),
     "distance_decay_factor": ("pull of distance (x default decay)", 1.0, 0.25, 3.0, 0.25),
-    "closure_hazard": ("yearly closure chance of an unviable service", 0.3, 0.0, 1.0, 0.05),
+    "closure_hazard": ("closure chance a year", 0.3, 0.0, 1.0, 0.05),
     "opening_factor": ("opening threshold (x viability)", 2.0, 1.0, 5.0, 0.25),
 }
 
