@@ -216,7 +216,8 @@ STRINGS: dict[str, dict[str, str]] = {
                         "difference in each run is due to the initiative and what follows "
                         "from it. The intervals are 95% intervals of the mean difference."},
     "init_none": {"da": "Ingen scenarier i resultaterne.", "en": "No scenarios in the results."},
-    "scen_targets": {"da": "Målrettet {n} steder.", "en": "Targeted {n} places."},
+    "scen_targets": {"da": "Scenariet er målrettet {n} steder.",
+                     "en": "The scenario targets {n} places."},
     "total_h": {"da": "I alt i de målrettede steder", "en": "In total in the targeted places"},
     "with": {"da": "med initiativet", "en": "with the initiative"},
     "without": {"da": "uden (grundforløb)", "en": "without (baseline)"},
