@@ -266,6 +266,12 @@ STRINGS: dict[str, dict[str, str]] = {
                        "med initiativet (95 %-intervaller){where}.",
                  "en": "In {year}, {up} places have clearly more and {down} clearly fewer "
                        "inhabitants with the initiative (95% intervals){where}."},
+    "dmap_chance": {"da": " Blandt {n} steder med en forskel viser omkring {k} (1 ud af 20) en "
+                          "»klar« forskel alene ved tilfældighed; læs enkelte steder med "
+                          "forsigtighed.",
+                    "en": " Among {n} places with a difference, about {k} (1 in 20) show a "
+                          "\"clear\" difference by chance alone; read single places with "
+                          "care."},
     "dmap_where": {"da": "; størst gevinst: {best} ({v})", "en": "; largest gain: {best} ({v})"},
     "dmap_alt": {"da": "Kort over regionen med kommunegrænser; hvert sted er farvet efter "
                        "forskellen i indbyggere med og uden initiativet i {year}, målrettede "

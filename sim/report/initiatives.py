@@ -149,6 +149,10 @@ def section(index: int, comp: Comparison, places: pd.DataFrame, lang: str) -> Sc
                      v=_signed(dl.loc[best, "mean_diff"], lang))
     mcap = text("dmap_cap", lang, year=year, up=number(up, lang), down=number(down, lang),
                 where=where)
+    compared = len(vk) - vk.count("no_difference")
+    if compared >= 20:
+        mcap += text("dmap_chance", lang, n=number(compared, lang),
+                     k=number(0.05 * compared, lang))
     targeted_mask = dl["targeted"].fillna(False).to_numpy(bool)
     image = figures.difference_map(places, dl["mean_diff"].fillna(0).to_numpy(),
                                    targeted_mask, year, lang)
