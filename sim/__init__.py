@@ -29,6 +29,18 @@ from .trends import TRENDS, Trend, register_trend
 from .utility import TERMS, TermContext, register_term
 from .world import World, build_world
 
+#: Exported lazily (the report pulls in Jinja2 and matplotlib only when used).
+_LAZY = {"build_report": "sim.report", "ReportError": "sim.report"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
 __all__ = [
     "INITIATIVES",
     "SIZE_CLASSES",
@@ -45,6 +57,7 @@ __all__ = [
     "Population",
     "RefreshError",
     "RegionModel",
+    "ReportError",
     "Scenario",
     "ScenarioError",
     "StatbankClient",
@@ -55,6 +68,7 @@ __all__ = [
     "World",
     "__version__",
     "build_places",
+    "build_report",
     "build_world",
     "forum_figures",
     "get_world",

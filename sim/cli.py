@@ -1,4 +1,6 @@
-"""Command line: ``landsim run``, ``check``, ``validate``, ``schema``, ``compare``, ``data``.
+"""Command line: run, check, validate, schema, compare, similar, report, explore, and more.
+
+Also calibrate, validate-model and data refresh.
 
 The library logs through :mod:`logging` and prints nothing; this module decides what the
 user sees. Bad arguments or files give one line naming the problem and exit with status 2.
@@ -134,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("files", nargs="+", type=Path, metavar="FILE")
     sch = sub.add_parser("schema", help="write the JSON Schema of scenario files (for editors)")
     sch.add_argument("--out", type=Path, default=Path("scenarios/scenario.schema.json"))
-    cmp_ = sub.add_parser("compare", help="scenario vs baseline over seeds (paired, 95% bands)",
+    cmp_ = sub.add_parser("compare", help="scenario vs baseline over seeds (paired, 95%% bands)",
                           description="Run the baseline and the scenario with the same seeds "
                           "(common random numbers) and write paired differences with 95% "
                           "intervals per place, parish, municipality and size class, charts and "
@@ -186,6 +188,28 @@ def build_parser() -> argparse.ArgumentParser:
                       help="compare towns with open countryside too")
     sim_.add_argument("--scale", type=_scale, default=1.0)
     sim_.add_argument("--seed", type=_seed, default=0)
+    rep = sub.add_parser("report", help="the forum report: one self-contained HTML file",
+                         description="Make the forum report from comparison results: the "
+                         "region without new initiatives (baseline over seeds, with bands), "
+                         "each scenario against the baseline (with 95% intervals), and a "
+                         "profile of every place, as one HTML file that works offline. RESULTS "
+                         "are folders written by `landsim compare` (sharing one baseline, seeds "
+                         "and scale) or folders that contain them, e.g. results/. See "
+                         "docs/REPORT.md.")
+    rep.add_argument("results", nargs="+", type=Path, metavar="RESULTS")
+    rep.add_argument("--lang", choices=("da", "en"), default="da",
+                     help="language: da (Danish, default) or en (English)")
+    rep.add_argument("--out", type=Path, default=None, metavar="FILE",
+                     help="HTML file to write (default RESULTS/report-<lang>.html, in the first "
+                     "RESULTS folder)")
+    rep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    exp = sub.add_parser("explore", help="interactive explorer (SolaraViz; extra 'explore')",
+                         description="Open Mesa's SolaraViz on a small run: a map of the places "
+                         "coloured by population, sliders for the main parameters and a "
+                         "population chart. Needs `pip install -e \".[explore]\"`.")
+    exp.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    exp.add_argument("--host", default="localhost", help="host (default localhost)")
+    exp.add_argument("--no-browser", action="store_true", help="do not open a browser")
     cal = sub.add_parser("calibrate", help="fit parameters to observed data (<= fit_end)",
                          description="Fit the behavioural parameters named in CONFIG to "
                          "observed data up to its fit_end (differential evolution over "
@@ -297,6 +321,36 @@ def cmd_data_refresh(args: argparse.Namespace) -> int:
         print(f"not refreshed: {why}")
     print(f"provenance: {out / 'refresh' / 'PROVENANCE.json'}")
     return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``landsim report RESULTS``."""
+    from .report import ReportError, build_report
+
+    if args.out is not None and args.out.suffix.lower() not in (".html", ".htm"):
+        return _fail(f"--out must name an .html file, not {str(args.out)!r}")
+    show = not args.no_progress and sys.stderr.isatty()
+    try:
+        info = build_report(args.results, out=args.out, lang=args.lang, progress=show)
+    except ReportError as e:
+        return _fail(str(e))
+    except KeyboardInterrupt:
+        sys.stderr.write("landsim: interrupted; no report was written\n")
+        return 130
+    print(f"report ({args.lang}): {info.places:,} places, {info.scenarios} scenario(s), "
+          f"{info.size_bytes:,} bytes, built in {info.seconds:.1f} s", file=sys.stderr)
+    print(info.path)
+    return 0
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    """``landsim explore``: SolaraViz in the browser."""
+    from .explore import MissingExtraError, serve
+
+    try:
+        return serve(host=args.host, port=args.port, open_browser=not args.no_browser)
+    except MissingExtraError as e:
+        return _fail(str(e))
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
@@ -512,6 +566,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.data_command == "refresh":
             return cmd_data_refresh(args)
         return _fail("'landsim data' needs a subcommand: refresh (see 'landsim data --help')")
+    if args.command == "report":
+        return cmd_report(args)
+    if args.command == "explore":
+        return cmd_explore(args)
     parser.print_help()
     return EXIT_USAGE
 

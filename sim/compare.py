@@ -12,6 +12,12 @@ so households far from the targeted places draw the same numbers in both arms an
 through real interactions (vacancies, prices, services, the pull of the targeted places).
 Persons born or arriving after the start get ids from a counter, so their ids (and draws)
 can differ between arms once births or arrivals differ.
+
+Besides the difference tables, a comparison folder keeps what the forum report
+(:mod:`sim.report`) draws on: ``place_year_seeds.parquet`` (both arms, every seed, year and
+place: population and age groups as full-scale estimates, open services, km to the nearest
+grocer), ``places.parquet`` (names, kinds, municipalities, coordinates) and
+``similar_places.parquet`` (the five most similar places of every place, start state).
 """
 
 from __future__ import annotations
@@ -31,11 +37,20 @@ from scipy import stats
 from .model import RegionModel
 from .places import SIZE_CLASSES, settlement_class
 from .scenario import Scenario, parameters
+from .services import KINDS
 
 log = logging.getLogger(__name__)
 
 KEEP = ["year", "place_id", "population", "grocer_open", "school_open", "doctor_open",
         "pharmacy_open", "in_movers", "out_movers"]
+#: Age-group columns of ``place_year`` kept per seed (full-scale, like ``population``).
+AGES = ["age_0_17", "age_18_29", "age_30_64", "age_65_plus"]
+#: Columns of ``place_year_seeds.parquet`` (both arms, every seed; read by the report).
+SEED_COLUMNS = ["arm", "seed", "year", "place_id", "population", *AGES, "grocer_open",
+                "school_open", "doctor_open", "pharmacy_open", "grocer_km"]
+#: Columns of the place table written as ``places.parquet``.
+PLACE_COLUMNS = ["place_id", "name", "kind", "parish_name", "municipality", "lat", "lon",
+                 "population", "estimated", "pop_source"]
 
 
 @dataclass
@@ -52,12 +67,66 @@ def run_one(scenario: Scenario, seed: int, scale: float) -> RunOutput:
     params = parameters(scenario).with_overrides(scale=scale)
     m = RegionModel(params, seed=seed, scenario=scenario)
     m.run()
-    py = m.place_year()[KEEP].copy()
-    py["population"] = py["population"] / scale
+    py = m.place_year()[KEEP + AGES].copy()
+    for col in ["population", *AGES]:
+        py[col] = py[col] / scale
+    py["grocer_km"] = grocer_km(m, py)
     ev = m.initiative_events().assign(seed=seed)
     places = [np.asarray(getattr(obj, "places", []), int) for obj in m.interventions]
     targeted = np.unique(np.concatenate(places)) if places else np.zeros(0, int)
     return RunOutput(py.assign(seed=seed), ev, targeted)
+
+
+def grocer_km(model: RegionModel, place_year: pd.DataFrame) -> np.ndarray:
+    """Road km from each place to the nearest open grocer, per row of ``place_year``.
+
+    Recomputed from the yearly ``grocer_open`` counts and the world's distances (own place:
+    the intra-place distance). Access granted without a shop (``service_access_km``, e.g. a
+    mobile shop) is taken from the model's final state, so it is exact for the baseline and
+    for initiatives that open shops.
+    """
+    world = model.world
+    access = model.service_access_km[:, KINDS.index("grocer")]
+    out = np.empty(len(place_year), np.float32)
+    for _year, rows in place_year.groupby("year").indices.items():
+        ids = place_year["place_id"].to_numpy()[rows]
+        has = np.zeros(world.n, bool)
+        has[ids[place_year["grocer_open"].to_numpy()[rows] > 0]] = True
+        out[rows] = np.minimum(world.nearest_km(has), access)[ids]
+    return out
+
+
+def similar_places(probe: RegionModel, k: int = 5) -> pd.DataFrame:
+    """The ``k`` most similar places of every place (same kind) in the start state.
+
+    The same ranking as :func:`sim.similar.rank_similar` (standardised features, Euclidean
+    distance, same kind, stable order), computed for all places at once.
+
+    Returns:
+        ``ref_place_id``, ``rank``, ``place_id``, ``name``, ``municipality``, ``distance``
+        and ``note`` (:func:`sim.similar.context_notes`), ``k`` rows per place.
+    """
+    from .similar import context_notes, features, standardise
+
+    table = features(probe)
+    z = standardise(table)
+    dist = np.sqrt(((z[:, None, :] - z[None, :, :]) ** 2).sum(axis=2))
+    kind = table["kind"].to_numpy()
+    dist = np.where(kind[:, None] == kind[None, :], dist, np.inf)
+    np.fill_diagonal(dist, np.inf)
+    order = np.argsort(dist, axis=1, kind="stable")[:, :k]
+    recs = table.to_dict("records")
+    ids = table["place_id"].to_numpy()
+    rows = []
+    for i in range(len(table)):
+        for rank, j in enumerate(order[i], start=1):
+            if not np.isfinite(dist[i, j]):
+                break
+            rows.append((int(ids[i]), rank, int(ids[j]), recs[j]["name"],
+                         recs[j]["municipality"], float(dist[i, j]),
+                         context_notes(recs[i], recs[j])))
+    return pd.DataFrame(rows, columns=["ref_place_id", "rank", "place_id", "name",
+                                       "municipality", "distance", "note"])
 
 
 def _interval(d: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -166,6 +235,13 @@ def compare(scenario: Scenario, baseline: Scenario, seeds: list[int], scale: flo
         services_difference(base, scen, targeted).to_parquet(tmp / "services_targeted.parquet",
                                                              index=False)
         events.to_parquet(tmp / "initiative_events.parquet", index=False)
+        seeds_table = pd.concat([base.assign(arm="baseline"), scen.assign(arm="scenario")],
+                                ignore_index=True)[SEED_COLUMNS]
+        seeds_table.astype({"seed": "int32", "year": "int16", "place_id": "int32",
+                            **{c: "float32" for c in ["population", *AGES]}}).to_parquet(
+            tmp / "place_year_seeds.parquet", index=False)
+        places[PLACE_COLUMNS].to_parquet(tmp / "places.parquet", index=False)
+        similar_places(probe).to_parquet(tmp / "similar_places.parquet", index=False)
         per_place = targeted_effects(tables["place"], targeted, scenario, probe)
         per_place.to_parquet(tmp / "targeted_places.parquet", index=False)
         per_place.to_csv(tmp / "targeted_places.csv", index=False)

@@ -106,6 +106,17 @@ def test_help_teaches_and_check_prints_forum_figures():
     assert r.returncode == 0 and "forum: ~700,000" in r.stdout
 
 
+@pytest.mark.parametrize("cmd", [[], ["compare"], ["report"], ["calibrate"], ["validate-model"],
+                                 ["data", "refresh"], ["similar"], ["validate"]])
+def test_every_help_page_renders(cmd, capsys):
+    """Rule: `landsim [COMMAND] --help` prints its help and exits 0 (a stray '%' in a help
+    string used to crash argparse's formatting)."""
+    with pytest.raises(SystemExit) as e:
+        main([*cmd, "--help"])
+    assert e.value.code == 0
+    assert "usage: landsim" in capsys.readouterr().out
+
+
 def test_similar_lists_places_and_suggests_names(capsys):
     """Rule: `similar` prints the closest places; a misspelt name gets 'did you mean'."""
     assert main(["similar", "Lemvg"]) == 2
