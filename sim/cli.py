@@ -1,4 +1,4 @@
-"""Command line: ``landsim run``, ``check``, ``validate``, ``schema`` and ``compare``.
+"""Command line: ``landsim run``, ``check``, ``validate``, ``compare``, ``batch`` and more.
 
 The library logs through :mod:`logging` and prints nothing; this module decides what the
 user sees. Bad arguments or files give one line naming the problem and exit with status 2.
@@ -137,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="compare towns with open countryside too")
     sim_.add_argument("--scale", type=_scale, default=1.0)
     sim_.add_argument("--seed", type=_seed, default=0)
+    from .batch.commands import add_parsers as add_batch_parsers
+    add_batch_parsers(sub)
     return parser
 
 
@@ -309,6 +311,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    """``landsim batch``, ``sensitivity`` and ``summarise`` (see :mod:`sim.batch.commands`)."""
+    from .batch import commands
+
+    return getattr(commands, args.command)(args)
+
+
 def cmd_check() -> int:
     """``landsim check``: the initial-state figures."""
     from .checks import format_forum_figures, forum_figures
@@ -345,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_compare(args)
     if args.command == "similar":
         return cmd_similar(args)
+    if args.command in ("batch", "sensitivity", "summarise"):
+        return cmd_batch(args)
     parser.print_help()
     return EXIT_USAGE
 
