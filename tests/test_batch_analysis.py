@@ -90,19 +90,20 @@ def test_morris_ranks_the_parameter_that_drives_the_outcome(tmp_path):
 
 
 def test_sobol_indices_of_a_one_factor_function(tmp_path):
-    """Sobol on y = 1000*hazard (+ small seed noise): S1 and ST of hazard near 1, of the
-    other near 0, with bootstrap CIs."""
+    """Sobol on y = 1000*hazard: S1 and ST of hazard near 1, of the other near 0, with
+    bootstrap CIs."""
     pytest.importorskip("SALib")
     from sim.batch.sensitivity import analyse
 
-    res = experiment(tmp_path, 'kind = "sobol"\nsamples = 256')
+    res = experiment(tmp_path, 'kind = "sobol"\nsamples = 128', replications=1)
     fake_batch(res, tmp_path, linear)
     t = analyse(res, tmp_path)["sobol"]
     v = t[t["outcome"] == "village_population"].set_index("parameter")
-    assert v.loc["services_closure_hazard", "S1"] == pytest.approx(1, abs=0.05)
-    assert v.loc["services_closure_hazard", "ST"] == pytest.approx(1, abs=0.05)
+    assert v.loc["services_closure_hazard", "S1"] == pytest.approx(1, abs=0.1)
+    assert v.loc["services_closure_hazard", "ST"] == pytest.approx(1, abs=0.1)
     assert abs(v.loc["demography_fertility_multiplier", "ST"]) < 0.02
-    assert (v["S1_conf"] > 0).all()
+    assert v.loc["services_closure_hazard", "S1_conf"] > 0
+    assert (v["S1_conf"] >= 0).all() and (v["ST_conf"] >= 0).all()
 
 
 def test_seeds_guidance_from_replications(tmp_path):

@@ -45,7 +45,7 @@ end_year = 2022
 
 [design]
 kind = "latin_hypercube"
-samples = 3
+samples = 2
 
 [[uncertainties]]
 path = "services.closure_hazard"
@@ -56,7 +56,7 @@ range = [0.15, 0.35]
 [outcomes]
 places = ["Sønder Hjerm"]
 """
-N_RUNS = 12
+N_RUNS = 8
 
 
 def free_port() -> int:
@@ -237,6 +237,33 @@ def test_sigkill_of_the_client_then_rerun_gives_the_uninterrupted_result(
     assert contents(folder) == contents(reference)
     idx = pd.read_parquet(folder / "runs.parquet")
     assert sorted(idx["run_id"]) == list(range(N_RUNS))
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(experiment, tmp_path):
+    """SIGINT to the batch's process group (what Ctrl-C in a terminal sends): exit 130, a
+    message saying how to resume, no traceback, manifest marked interrupted, index of the
+    runs completed so far."""
+    proc = cli("batch", str(experiment.path), "--out", str(tmp_path), "--workers", "2",
+               "--no-progress")
+    folder = tmp_path / "tiny"
+    try:
+        t0 = time.time()
+        while len(completed(folder)) < 1 and time.time() - t0 < 300:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        stop(proc)
+    if proc.returncode == 0:
+        pytest.skip("the batch finished before the interrupt arrived")
+    assert proc.returncode == 130, stderr
+    assert "Run the same command again to resume" in stderr
+    assert "Traceback" not in stderr
+    mf = json.loads((folder / "manifest.json").read_text())
+    assert mf["status"] == "interrupted"
+    idx = pd.read_parquet(folder / "runs.parquet")
+    assert set(idx["run_id"]) == set(completed(folder))
 
 
 def test_a_worker_killed_mid_run_is_survived(experiment, reference, cluster, tmp_path):

@@ -31,7 +31,9 @@ import json
 import logging
 import os
 import re
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -133,18 +135,22 @@ def write_failure(folder: Path, spec: RunSpec, error: str) -> None:
 
 
 def completed(folder: Path) -> dict[int, Path]:
-    """Run id -> part path of every complete part (left-over temporary files are removed)."""
+    """Run id -> part path of every complete part (temporary files are not parts)."""
     out: dict[int, Path] = {}
-    parts = Path(folder) / "parts"
-    if not parts.exists():
-        return out
-    for p in parts.glob("scenario=*/*"):
+    for p in (Path(folder) / "parts").glob("scenario=*/run-*.parquet"):
         m = PART.match(p.name)
         if m:
             out[int(m.group(1))] = p
-        elif p.name.endswith(".tmp"):
-            p.unlink(missing_ok=True)
     return out
+
+
+def remove_leftovers(folder: Path) -> int:
+    """Delete temporary files left by a killed batch (call only when no batch is writing)."""
+    n = 0
+    for p in Path(folder).glob("**/.*.tmp"):
+        p.unlink(missing_ok=True)
+        n += 1
+    return n
 
 
 # --------------------------------------------------------------------------- index
@@ -256,9 +262,9 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     import dask
 
     for name in ("distributed", "bokeh", "tornado"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     with dask.config.set({"distributed.admin.tick.limit": "1h",
-                          "logging.distributed": "error"}):
+                          "logging.distributed": "critical"}):
         if scheduler is not None:
             try:
                 client = distributed.Client(scheduler, timeout="20s")
@@ -271,9 +277,17 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
                 client.close()
             return
         n = workers or os.cpu_count() or 1
-        cluster = distributed.LocalCluster(host="127.0.0.1", n_workers=n, threads_per_worker=1,
-                                           processes=True, dashboard_address=":0",
-                                           silence_logs=logging.ERROR)
+        # worker processes inherit an ignored SIGINT: Ctrl-C reaches the whole process group,
+        # and only this client should react to it (cancel, write the index, shut down)
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            cluster = distributed.LocalCluster(
+                host="127.0.0.1", n_workers=n, threads_per_worker=1, processes=True,
+                dashboard_address=":0", silence_logs=logging.CRITICAL)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
         client = distributed.Client(cluster)
         try:
             yield client
@@ -306,6 +320,7 @@ def run_batch(res: Resolved, folder: Path, *, workers: int | None = None,
     runs = plan(res)
     old = check_folder(folder, res)
     folder.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(folder)
     have = completed(folder)
     todo = [s for s in runs if s.run_id not in have]
     engine = {"scheduler": scheduler} if scheduler else {"local_workers": workers or
@@ -389,7 +404,10 @@ def _drive(client, res: Resolved, todo: list[RunSpec], folder: Path, retries: in
                 seconds.append(secs)
                 n_ok += 1
             else:
-                exc = fut.exception()
+                try:
+                    exc = fut.exception()
+                except Exception as e:  # e.g. cancelled by a restarted scheduler
+                    exc = e
                 write_failure(folder, spec, f"{type(exc).__name__}: {exc}")
                 log.warning("run %d failed: %s", spec.run_id, exc)
                 n_fail += 1
