@@ -174,6 +174,10 @@ def batch(args: argparse.Namespace) -> int:
             return _fail(f"{e}; then run the same command again (the runs are kept)")
         except ValueError as e:
             return _fail(f"scenario discovery: {e}")
+        except Exception as e:  # a failure inside the EMA Workbench: runs are kept
+            sys.stderr.write(f"landsim: scenario discovery failed ({type(e).__name__}: {e}); "
+                             f"the runs are complete in {folder}\n")
+            return 1
         print(format_box(found), file=sys.stderr)
     print(folder)
     return 0

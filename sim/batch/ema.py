@@ -114,8 +114,9 @@ def _cases(res: Resolved, runs: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray,
     x = pd.DataFrame(index=ok.index)
     for f in res.factors:
         col = ok[f.label]
-        x[f.label] = col.astype("category") if f.categorical else \
-            col.astype(np.int64 if f.integer else np.float64)
+        # whole-number factors go in as floats: EMA 2.5.3's pasting step writes half-way
+        # limits into the box, which pandas >= 3 refuses in an integer column
+        x[f.label] = col.astype("category") if f.categorical else col.astype(np.float64)
     y = (ok[d.outcome] > d.above).to_numpy() if d.above is not None else \
         (ok[d.outcome] < d.below).to_numpy()
     return x.reset_index(drop=True), y, ok
@@ -188,7 +189,7 @@ def discover(res: Resolved, folder: Path) -> dict[str, Any]:
     st.to_csv(out / "prim_stats.csv", index=False)
     traj.drop(columns=[c for c in traj.columns if traj[c].dtype == object], errors="ignore") \
         .to_csv(out / "prim_trajectory.csv", index=False)
-    box.inspect(i, style="graph")
+    box.inspect(i, style="graph", boxlim_formatter="{: .4g}")
     fig = plt.gcf()
     fig.suptitle(f"{res.experiment.name}: {d.outcome} {st['case'].iloc[0]} "
                  f"(box {i}: coverage {st['coverage'].iloc[0]:.2f}, density "
