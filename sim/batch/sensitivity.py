@@ -147,7 +147,11 @@ def seeds_needed(res: Resolved, runs: pd.DataFrame, outcomes: list[str],
             advice.append({"group": label, "outcome": o, "mean": mean, "seed_sd": sd,
                            "replications": r_max, "target_relative_half_width": target,
                            "seeds_needed": need})
-    return pd.DataFrame(curve), pd.DataFrame(advice)
+    return (pd.DataFrame(curve, columns=["group", "outcome", "seeds", "half_width",
+                                         "relative_half_width"]),
+            pd.DataFrame(advice, columns=["group", "outcome", "mean", "seed_sd",
+                                          "replications", "target_relative_half_width",
+                                          "seeds_needed"]))
 
 
 # --------------------------------------------------------------------------- plots
