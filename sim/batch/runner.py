@@ -340,7 +340,7 @@ def run_batch(res: Resolved, folder: Path, *, workers: int | None = None,
                        desc=res.experiment.name, disable=not progress, dynamic_ncols=True)
             with dask_client(workers, scheduler) as client:
                 n_ok, n_fail, seconds = _drive(client, res, todo, folder, retries,
-                                               max_in_flight, run, bar)
+                                               max_in_flight, run, bar, scheduler is None)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -365,19 +365,28 @@ def run_batch(res: Resolved, folder: Path, *, workers: int | None = None,
                        time.time() - started)
 
 
-def _timed(run: Callable[[RunSpec], pd.DataFrame], spec: RunSpec) -> tuple[pd.DataFrame, float]:
+def _timed(run: Callable[[RunSpec], pd.DataFrame], spec: RunSpec,
+           threads: int) -> tuple[pd.DataFrame, float]:
+    """Run on a worker with ``threads`` relocation threads (results do not depend on it)."""
+    from .. import relocation
+
+    relocation.THREADS = threads
     t0 = time.perf_counter()
     out = run(spec)
     return out, time.perf_counter() - t0
 
 
 def _drive(client, res: Resolved, todo: list[RunSpec], folder: Path, retries: int,
-           max_in_flight: int | None, run, bar) -> tuple[int, int, list[float]]:
+           max_in_flight: int | None, run, bar,
+           local: bool = True) -> tuple[int, int, list[float]]:
     """Submit runs with a bounded number in flight; write each result as it arrives."""
     from distributed import as_completed
 
     n_workers = max(len(client.scheduler_info().get("workers", {})), 1)
     limit = max_in_flight or 2 * n_workers
+    # the model draws destinations on up to 2 threads; with several worker processes on
+    # the cores, one thread per run avoids oversubscription (processes are the parallelism)
+    threads = max(1, (os.cpu_count() or 1) // n_workers) if local else 1
     tag = res.digest()[:10]
     pending = iter(todo)
     specs = {}
@@ -386,7 +395,7 @@ def _drive(client, res: Resolved, todo: list[RunSpec], folder: Path, retries: in
         spec = next(pending, None)
         if spec is None:
             return None
-        fut = client.submit(_timed, run, spec, key=f"landsim-{tag}-run-{spec.run_id}",
+        fut = client.submit(_timed, run, spec, threads, key=f"landsim-{tag}-run-{spec.run_id}",
                             retries=retries, pure=False)
         specs[fut.key] = spec
         return fut
