@@ -12,6 +12,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .batch import BatchError, Experiment, ExperimentError, load_experiment, run_batch
 from .checks import forum_figures
 from .data import DataError
 from .household import Household, Households, Persons, Population
@@ -46,7 +47,10 @@ __all__ = [
     "SIZE_CLASSES",
     "TERMS",
     "TRENDS",
+    "BatchError",
     "DataError",
+    "Experiment",
+    "ExperimentError",
     "Household",
     "Households",
     "Initiative",
@@ -72,12 +76,14 @@ __all__ = [
     "build_world",
     "forum_figures",
     "get_world",
+    "load_experiment",
     "load_parameters",
     "load_scenario",
     "refresh_data",
     "register_initiative",
     "register_term",
     "register_trend",
+    "run_batch",
     "validate_files",
     "write_results",
 ]

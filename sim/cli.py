@@ -1,6 +1,6 @@
 """Command line: run, check, validate, schema, compare, similar, report, explore, and more.
 
-Also calibrate, validate-model and data refresh.
+Also batch, sensitivity, summarise, calibrate, validate-model and data refresh.
 
 The library logs through :mod:`logging` and prints nothing; this module decides what the
 user sees. Bad arguments or files give one line naming the problem and exit with status 2.
@@ -228,6 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     vm.add_argument("--config", type=Path, default=Path("calibration/default.toml"))
     vm.add_argument("--params", type=Path, default=Path("calibration/params.toml"))
     vm.add_argument("--out", type=Path, default=Path("calibration/report"))
+    from .batch.commands import add_parsers as add_batch_parsers
+    add_batch_parsers(sub)
     return parser
 
 
@@ -522,6 +524,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    """``landsim batch``, ``sensitivity`` and ``summarise`` (see :mod:`sim.batch.commands`)."""
+    from .batch import commands
+
+    return getattr(commands, args.command)(args)
+
+
 def cmd_check() -> int:
     """``landsim check``: the initial-state figures."""
     from .checks import format_forum_figures, forum_figures
@@ -570,6 +579,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_report(args)
     if args.command == "explore":
         return cmd_explore(args)
+    if args.command in ("batch", "sensitivity", "summarise"):
+        return cmd_batch(args)
     parser.print_help()
     return EXIT_USAGE
 
