@@ -289,9 +289,12 @@ def synthesize(world: World, params: Parameters, rng: np.random.Generator) -> Po
     popn = Population(households, persons, next_hid=n_hh, next_pid=n)
     stage = popn.stage()
     rate = np.asarray(params.relocation.move_rate)[stage]
-    years = rng.geometric(rate) - 1
     head = popn.head_age()
-    households.years = np.minimum(years, np.maximum(head - 18, 0)).astype(np.int16)
+    since_18 = np.maximum(head - 18, 0)
+    # a stage that never moves (move_rate 0, a documented bound) has lived there since 18:
+    # a vanishing rate keeps one draw per household (the same stream as other rates)
+    years = rng.geometric(np.maximum(rate, 1e-12)) - 1
+    households.years = np.minimum(years, since_18).astype(np.int16)
     return popn
 
 

@@ -107,7 +107,8 @@ def test_help_teaches_and_check_prints_forum_figures():
 
 
 @pytest.mark.parametrize("cmd", [[], ["compare"], ["report"], ["calibrate"], ["validate-model"],
-                                 ["data", "refresh"], ["similar"], ["validate"]])
+                                 ["data", "refresh"], ["similar"], ["validate"], ["batch"],
+                                 ["sensitivity"], ["summarise"]])
 def test_every_help_page_renders(cmd, capsys):
     """Rule: `landsim [COMMAND] --help` prints its help and exits 0 (a stray '%' in a help
     string used to crash argparse's formatting)."""

@@ -67,3 +67,21 @@ def test_workers_have_workplaces_and_commutes_match_dst(full_scale_start):
     home = m.pop.households.place[pp.hh[pp.employed]]
     km = m.world.dist_km[home, pp.workplace[pp.employed]]
     assert abs(km.mean() - 21.5) < 1.5
+
+
+def test_zero_move_rate_start_is_valid_and_other_draws_unchanged():
+    """Rule: move_rate 0 (a documented bound) is accepted: such households have lived at
+    their address since age 18; the other stages draw exactly as before (same stream)."""
+    from sim import Parameters, RegionModel
+
+    base = Parameters(scale=0.01, end_year=2022)
+    rates = list(base.relocation.move_rate)
+    rates[3] = 0.0  # seniors never move
+    zero = base.with_overrides(relocation={"move_rate": rates})
+    a = RegionModel(base, seed=3).pop
+    b = RegionModel(zero, seed=3).pop
+    senior = b.stage() == 3
+    assert senior.any()
+    head = b.head_age()
+    assert (b.households.years[senior] == head[senior] - 18).all()
+    assert (a.households.years[~senior] == b.households.years[~senior]).all()
