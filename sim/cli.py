@@ -220,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="calibration file, e.g. calibration/default.toml")
     cal.add_argument("--out", type=Path, default=Path("calibration"),
                      help="folder for params.toml and report/ (default ./calibration)")
+    cal.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="run the candidates on a Dask cluster (the batch engine, extra "
+                     "'batch'), e.g. tcp://host:8786; default: a local process pool")
     vm = sub.add_parser("validate-model", help="held-out validation table of params.toml",
                         description="Rerun the held-out validation (model vs trend and share "
                         "baselines, municipal growth over the held-out years) with the fitted "
@@ -243,7 +246,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     try:
         t0 = time.perf_counter()
-        man = calibrate(args.config, args.out, progress=progress)
+        if args.scheduler is None:
+            man = calibrate(args.config, args.out, progress=progress)
+        else:
+            from .batch.runner import BatchError, dask_client
+            from .calibration.fit import dask_map
+            try:
+                with dask_client(scheduler=args.scheduler) as client:
+                    man = calibrate(args.config, args.out, pool_map=dask_map(client),
+                                    progress=progress)
+            except BatchError as e:
+                return _fail(str(e))
     except (CalibrationError, DataError) as e:
         return _fail_all(str(e).splitlines())
     except KeyboardInterrupt:

@@ -314,3 +314,30 @@ def test_validate_model_prints_the_table(tiny_fits):
                               str(config), "--params", str(a / "nope.toml")],
                              capture_output=True, text=True, cwd=ROOT, env=env)
     assert missing.returncode == 2 and "run `landsim calibrate" in missing.stderr
+
+
+@pytest.mark.slow
+def test_candidates_run_on_the_batch_engine_like_in_process(tmp_path):
+    """The Dask map (batch engine) evaluates candidates exactly as the plain map does."""
+    pytest.importorskip("distributed")
+    from sim.batch.runner import dask_client
+    from sim.calibration.fit import Objective, _eval_one, dask_map
+
+    cfg = load_config(_write(tmp_path, TINY))
+    obj = Objective(cfg, fit_targets(cfg))
+    xs = [[1.0, 0.3], [0.6, 0.2]]
+    plain = [d.total for d in map(_eval_one, [obj, obj], xs)]
+    with dask_client(workers=1) as client:
+        on_dask = [d.total for d in dask_map(client)(_eval_one, [obj, obj], xs)]
+    assert on_dask == plain
+
+
+def test_calibrate_on_an_unreachable_scheduler_exits_2(tmp_path):
+    """`landsim calibrate --scheduler` with no scheduler there: exit 2, one clear line."""
+    pytest.importorskip("distributed")
+    p = _write(tmp_path, TINY)
+    r = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(p), "--out",
+                        str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert "cannot connect" in r.stderr and "Traceback" not in r.stderr

@@ -227,6 +227,13 @@ def fit(cfg: CalibrationConfig, pool_map: Callable | None = None,
                      evaluations=int(res.nfev), fit_hash=fit_hash(cfg), targets=targets)
 
 
+def dask_map(client) -> Callable:
+    """A map-like over a Dask client (the batch engine): ``map(f, *iterables)`` -> list."""
+    def mapper(func: Callable, *iterables: Iterable) -> list:
+        return client.gather(client.map(func, *[list(it) for it in iterables], pure=False))
+    return mapper
+
+
 def _default_x(fp) -> float:
     """The vector value that reproduces the uncalibrated default (1 for scale factors)."""
     if fp.mode == "scale":
