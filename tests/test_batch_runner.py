@@ -358,3 +358,16 @@ def test_bad_experiment_file_exits_2_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert "replications" in stderr and "Traceback" not in stderr
     assert not (tmp_path / "tiny").exists()
+
+
+def test_local_workers_keep_glibcs_dynamic_mmap_threshold():
+    """Rule: local Dask workers start without MALLOC_TRIM_THRESHOLD_ (Dask's nanny sets it by
+    default, which disables glibc's dynamic mmap threshold and doubled a landsim run's time),
+    while Dask's other worker settings (one BLAS thread) stay."""
+    from sim.batch.runner import dask_client
+
+    with dask_client(workers=1) as client:
+        trim = client.submit(os.environ.get, "MALLOC_TRIM_THRESHOLD_", pure=False).result()
+        omp = client.submit(os.environ.get, "OMP_NUM_THREADS", pure=False).result()
+    assert trim is None
+    assert omp == "1"

@@ -263,8 +263,12 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
 
     for name in ("distributed", "bokeh", "tornado"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ in new workers; that disables glibc's dynamic
+    # mmap threshold, so every large numpy temporary is mmapped and page-faulted afresh: a
+    # landsim run took twice as long (benchmarks/README.md). Local workers go without it.
     with dask.config.set({"distributed.admin.tick.limit": "1h",
-                          "logging.distributed": "critical"}):
+                          "logging.distributed": "critical",
+                          "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
         if scheduler is not None:
             try:
                 client = distributed.Client(scheduler, timeout="20s")
