@@ -201,10 +201,16 @@ def test_other_experiment_in_the_folder_is_refused(experiment, reference, tmp_pa
         run_batch(experiment, folder, workers=1)
 
 
+def _default_sigint() -> None:
+    # like a command started in a terminal: a test suite started in the background by a
+    # script inherits an ignored SIGINT, which the child would inherit too
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def cli(*args: str, **kw) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, **kw)
+                            start_new_session=True, preexec_fn=_default_sigint, **kw)
 
 
 def test_sigkill_of_the_client_then_rerun_gives_the_uninterrupted_result(
