@@ -47,9 +47,7 @@ def _municipal_table(first: int, last: int) -> tuple[pd.DataFrame, dict[int, str
     m = data.municipal_population()
     m = m[(m["year"] >= first) & (m["year"] <= last)]
     table = m.pivot_table(index="municipality_code", columns="year", values="population_1jan")
-    names = m.drop_duplicates("municipality_code").set_index("municipality_code")[
-        "municipality_name"].to_dict()
-    return table, names
+    return table, municipality_names()
 
 
 def figure_trend(figure_prefix: str) -> tuple[float, tuple[int, int], tuple[float, float]]:
@@ -79,6 +77,13 @@ def figure_trend(figure_prefix: str) -> tuple[float, tuple[int, int], tuple[floa
     y, v = years.to_numpy()[order], values.to_numpy()[order]
     rate = ((v[-1] / v[0]) ** (1 / (y[-1] - y[0])) - 1) * 100
     return float(rate), (int(y[0]), int(y[-1])), (float(v[0]), float(v[-1]))
+
+
+def municipality_names() -> dict[int, str]:
+    """Municipality code -> name (from the municipal population file)."""
+    m = data.municipal_population()
+    return m.drop_duplicates("municipality_code").set_index("municipality_code")[
+        "municipality_name"].to_dict()
 
 
 def village_grocer_trend() -> tuple[float, tuple[int, int]]:

@@ -26,7 +26,7 @@ import pandas as pd
 from ..params import Parameters, _deep_merge
 from .config import CalibrationConfig
 from .simulate import RunSummary, simulate
-from .targets import held_out, trend_baseline
+from .targets import held_out, municipality_names, trend_baseline
 
 
 @dataclass
@@ -84,7 +84,7 @@ def validate(cfg: CalibrationConfig, fitted: dict[str, Any],
     observed = (obs[pr.validation_end] / obs[pr.fit_end] - 1) * 100
     per_seed = pd.concat([r.growth_pct(pr.fit_end, pr.validation_end) for r in runs], axis=1)
     base = baselines(cfg)
-    names = obs.index.map(_names(cfg))
+    names = obs.index.map(municipality_names())
     table = pd.DataFrame({
         "municipality": names, "observed_pct": observed,
         "model_median_pct": per_seed.median(axis=1),
@@ -108,11 +108,6 @@ def validate(cfg: CalibrationConfig, fitted: dict[str, Any],
     summary.loc[0, "predictor"] = (f"model (median over {len(seeds)} seeds, scale "
                                    f"{cfg.simulation.validation_scale:g})")
     return Validation(table.reset_index(), summary, runs)
-
-
-def _names(cfg: CalibrationConfig) -> dict[int, str]:
-    from .targets import fit_targets
-    return fit_targets(cfg).names
 
 
 def format_summary(v: Validation, cfg: CalibrationConfig) -> str:
