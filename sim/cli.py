@@ -370,9 +370,10 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
 def cmd_similar(args: argparse.Namespace) -> int:
     """``landsim similar PLACE``."""
-    from .model import RegionModel, get_world
+    from .model import RegionModel
     from .params import Parameters
     from .similar import find_place, format_table, similar
+    from .world import get_world
 
     if args.k < 1:
         return _fail("--k must be at least 1")

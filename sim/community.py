@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .household import Population
+
 #: Potential volunteer hours per resident and year by age band (18-29, 30-49, 50-74, 75+).
 HOURS_BY_AGE = (10.0, 20.0, 30.0, 8.0)
 AGE_EDGES = (30, 50, 75)
@@ -51,22 +53,27 @@ class Community:
         return False
 
 
-def residents_capacity(model) -> np.ndarray:
+def residents_capacity(pop: Population, n_places: int, scale: float) -> np.ndarray:
     """Potential volunteer hours per place this year, at full scale."""
-    pop = model.pop
     pp = pop.persons
     adult = pp.age >= 18
     hours = np.asarray(HOURS_BY_AGE)[np.searchsorted(AGE_EDGES, pp.age, side="right")]
     newcomer = pop.households.years[pp.hh] < NEWCOMER_YEARS
     hours = np.where(newcomer, hours * 0.5, hours) * adult
     place = pop.households.place[pp.hh]
-    return np.bincount(place, weights=hours, minlength=model.world.n) / model.params.scale
+    return np.bincount(place, weights=hours, minlength=n_places) / scale
 
 
-def renew(community: Community, model) -> None:
-    """Start a new year: recompute capacity, update fatigue from last year's use, reset use."""
+def renew(community: Community, pop: Population, n_places: int, scale: float,
+          relief: np.ndarray | None = None) -> None:
+    """Start a new year: recompute capacity, update fatigue from last year's use, reset use.
+
+    ``relief`` is last year's declared fatigue relief per place (community houses).
+    """
     share = np.divide(community.used, np.maximum(community.capacity, 1e-9))
-    community.fatigue = np.clip(community.fatigue + FATIGUE_GAIN * share - FATIGUE_RECOVERY,
-                                0.0, 0.9)
-    community.capacity = residents_capacity(model)
+    fatigue = community.fatigue + FATIGUE_GAIN * share - FATIGUE_RECOVERY
+    if relief is not None:
+        fatigue = fatigue - relief
+    community.fatigue = np.clip(fatigue, 0.0, 0.9)
+    community.capacity = residents_capacity(pop, n_places, scale)
     community.used = np.zeros_like(community.capacity)

@@ -34,20 +34,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import records
 from .model import RegionModel
 from .places import SIZE_CLASSES, settlement_class
 from .scenario import Scenario, parameters
-from .services import KINDS
 
 log = logging.getLogger(__name__)
 
-KEEP = ["year", "place_id", "population", "grocer_open", "school_open", "doctor_open",
-        "pharmacy_open", "in_movers", "out_movers"]
-#: Age-group columns of ``place_year`` kept per seed (full-scale, like ``population``).
-AGES = ["age_0_17", "age_18_29", "age_30_64", "age_65_plus"]
-#: Columns of ``place_year_seeds.parquet`` (both arms, every seed; read by the report).
-SEED_COLUMNS = ["arm", "seed", "year", "place_id", "population", *AGES, "grocer_open",
-                "school_open", "doctor_open", "pharmacy_open", "grocer_km"]
+#: Columns of ``place_year_seeds.parquet`` (both arms, every seed; read by the report): the
+#: place columns tagged ``seeds`` in :mod:`sim.records`, simulated counts as full-scale
+#: estimates.
+SEED_COLUMNS = records.seed_columns()
+#: Of those, the simulated counts (converted to full-scale estimates, stored as float32).
+SCALED = [c for c in records.columns("place", "seeds") if records.column("place", c).scaled]
 #: Columns of the place table written as ``places.parquet``.
 PLACE_COLUMNS = ["place_id", "name", "kind", "parish_name", "municipality", "lat", "lon",
                  "population", "estimated", "pop_source"]
@@ -62,38 +61,24 @@ class RunOutput:
     targeted: np.ndarray
 
 
-def run_one(scenario: Scenario, seed: int, scale: float) -> RunOutput:
-    """Run one scenario for one seed (a pure, top-level function: safe for process pools)."""
+def run_one(scenario: Scenario, seed: int, scale: float,
+            threads: int | None = None) -> RunOutput:
+    """Run one scenario for one seed (a pure, top-level function: safe for process pools).
+
+    Returns the place columns that comparisons keep (:data:`SEED_COLUMNS` plus the movers),
+    simulated counts divided by ``scale``.
+    """
     params = parameters(scenario).with_overrides(scale=scale)
-    m = RegionModel(params, seed=seed, scenario=scenario)
+    m = RegionModel(params, seed=seed, scenario=scenario, threads=threads)
     m.run()
-    py = m.place_year()[KEEP + AGES].copy()
-    for col in ["population", *AGES]:
+    keep = [*records.columns("place", "seeds"), "in_movers", "out_movers"]
+    py = m.place_year()[keep].copy()
+    for col in SCALED:
         py[col] = py[col] / scale
-    py["grocer_km"] = grocer_km(m, py)
     ev = m.initiative_events().assign(seed=seed)
-    places = [np.asarray(getattr(obj, "places", []), int) for obj in m.interventions]
+    places = [np.asarray(obj.places, int) for obj in m.interventions.initiatives]
     targeted = np.unique(np.concatenate(places)) if places else np.zeros(0, int)
     return RunOutput(py.assign(seed=seed), ev, targeted)
-
-
-def grocer_km(model: RegionModel, place_year: pd.DataFrame) -> np.ndarray:
-    """Road km from each place to the nearest open grocer, per row of ``place_year``.
-
-    Recomputed from the yearly ``grocer_open`` counts and the world's distances (own place:
-    the intra-place distance). Access granted without a shop (``service_access_km``, e.g. a
-    mobile shop) is taken from the model's final state, so it is exact for the baseline and
-    for initiatives that open shops.
-    """
-    world = model.world
-    access = model.service_access_km[:, KINDS.index("grocer")]
-    out = np.empty(len(place_year), np.float32)
-    for _year, rows in place_year.groupby("year").indices.items():
-        ids = place_year["place_id"].to_numpy()[rows]
-        has = np.zeros(world.n, bool)
-        has[ids[place_year["grocer_open"].to_numpy()[rows] > 0]] = True
-        out[rows] = np.minimum(world.nearest_km(has), access)[ids]
-    return out
 
 
 def similar_places(probe: RegionModel, k: int = 5) -> pd.DataFrame:
@@ -238,7 +223,7 @@ def compare(scenario: Scenario, baseline: Scenario, seeds: list[int], scale: flo
         seeds_table = pd.concat([base.assign(arm="baseline"), scen.assign(arm="scenario")],
                                 ignore_index=True)[SEED_COLUMNS]
         seeds_table.astype({"seed": "int32", "year": "int16", "place_id": "int32",
-                            **{c: "float32" for c in ["population", *AGES]}}).to_parquet(
+                            **dict.fromkeys(SCALED, "float32")}).to_parquet(
             tmp / "place_year_seeds.parquet", index=False)
         places[PLACE_COLUMNS].to_parquet(tmp / "places.parquet", index=False)
         similar_places(probe).to_parquet(tmp / "similar_places.parquet", index=False)

@@ -18,16 +18,22 @@ import numpy as np
 from .params import HousingParams
 
 
+@dataclass(frozen=True)
+class HousingResult:
+    """Dwellings built and gone derelict per place in a year (simulated scale)."""
+
+    built: np.ndarray
+    derelict: np.ndarray
+
+
 @dataclass
 class Housing:
-    """Housing state per place."""
+    """Housing state per place (the housing stage's own state)."""
 
     dwellings: np.ndarray
     price: np.ndarray
     demand_years: np.ndarray
     decline_years: np.ndarray
-    built: np.ndarray
-    derelict: np.ndarray
 
     @classmethod
     def initial(cls, households_per_place: np.ndarray, params: HousingParams,
@@ -39,15 +45,19 @@ class Housing:
         vacant = base + (rng.random(len(hh)) < target - base)
         n = len(hh)
         return cls(dwellings=(hh + vacant).astype(np.int64), price=np.ones(n),
-                   demand_years=np.zeros(n, np.int16), decline_years=np.zeros(n, np.int16),
-                   built=np.zeros(n, np.int64), derelict=np.zeros(n, np.int64))
+                   demand_years=np.zeros(n, np.int16), decline_years=np.zeros(n, np.int16))
 
     def vacant(self, occupied: np.ndarray) -> np.ndarray:
         """Vacant dwellings given occupied ones per place (never negative)."""
         return np.maximum(self.dwellings - occupied, 0)
 
+    def apply(self, change: np.ndarray) -> None:
+        """Add the dwellings interventions declared this year (negative: demolished)."""
+        if np.any(change):
+            self.dwellings = self.dwellings + change
+
     def update(self, occupied: np.ndarray, applicants: np.ndarray, vacant_before: np.ndarray,
-               params: HousingParams, rng: np.random.Generator) -> None:
+               params: HousingParams, rng: np.random.Generator) -> HousingResult:
         """One year of prices, construction and dereliction (after the moves)."""
         self.price *= np.exp(params.price_elasticity
                              * np.log((applicants + 1.0) / (vacant_before + 1.0)))
@@ -63,6 +73,7 @@ class Housing:
         self.decline_years = np.where(declining, self.decline_years + 1, 0).astype(np.int16)
         lose_t = params.derelict_rate * vac * (self.decline_years >= params.derelict_years)
         lose = np.floor(lose_t) + (rng.random(len(lose_t)) < lose_t - np.floor(lose_t))
-        self.built = new.astype(np.int64)
-        self.derelict = np.minimum(lose, vac).astype(np.int64)
-        self.dwellings = self.dwellings + self.built - self.derelict
+        built = new.astype(np.int64)
+        derelict = np.minimum(lose, vac).astype(np.int64)
+        self.dwellings = self.dwellings + built - derelict
+        return HousingResult(built=built, derelict=derelict)

@@ -17,10 +17,14 @@ any mover, without a distance term, and arrive only if they find a vacant dwelli
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from . import data
-from .household import Households, Persons, Population
+from . import data, rng
+from .household import Households, Population
+from .params import MigrationParams
+from .rng import Streams
 
 AGE_EDGES = (30, 45, 65)
 
@@ -138,10 +142,59 @@ def natural_balance_rate(pop: Population, death: np.ndarray, birth: np.ndarray,
     return float((births - deaths) / max(len(p), 1))
 
 
-__all__ = [
-    "Persons",
-    "emigrate",
-    "immigrants",
-    "natural_balance_rate",
-    "observed_growth_rate",
-]
+@dataclass(frozen=True)
+class MigrationResult:
+    """The year's exchange with the rest of Denmark and abroad (before relocation).
+
+    Attributes:
+        leaving: Per household row present before arrivals: leaves the region this year
+            (marked unhoused; removed by relocation's compaction).
+        emigrants: Persons leaving, per place.
+        incoming: Per household row (arrivals included): an in-migrant looking for a
+            dwelling.
+        n_before: Household rows before the arrivals were appended.
+        head_age: Age of the head of every household row (arrivals included).
+    """
+
+    leaving: np.ndarray
+    emigrants: np.ndarray
+    incoming: np.ndarray
+    n_before: int
+    head_age: np.ndarray
+
+
+def run(pop: Population, params: MigrationParams, net_rate: float, old_weight: float,
+        n_places: int, streams: Streams, year: int) -> MigrationResult:
+    """Out-migration, then in-migrant households appended (unhoused) to ``pop``.
+
+    Args:
+        pop: The population after demography (arrivals are appended to it).
+        params: Migration parameters.
+        net_rate: Net in-migration per person and year.
+        old_weight: Relative weight of template households headed 55+ (trends).
+        n_places: Number of places.
+        streams: The run's streams.
+        year: The year simulated.
+    """
+    head_age = pop.head_age()
+    leaving, emigrants, out_tbl = emigrate(
+        pop, head_age, params.emigration_rate_by_age, n_places,
+        streams.uniform(rng.EMIGRATION, pop.households.key, year))
+    # in-migrants: out-migrant persons this year plus the net rate (rounded at random)
+    n_now = len(pop.persons) - len(out_tbl.persons)
+    expected = emigrants.sum() + net_rate * n_now
+    frac = expected - np.floor(expected)
+    n_in = int(np.floor(expected) + (streams.get("relocation", year).random() < frac))
+    n_before = len(pop.households)
+    rows = immigrants(pop, out_tbl, n_in, streams.get("immigration", year),
+                      old_weight=old_weight)
+    hh = pop.households
+    pp = pop.persons
+    incoming = np.zeros(len(hh), bool)
+    incoming[rows] = True
+    imm_head = np.zeros(len(rows), np.int16)
+    if len(rows):
+        sel = incoming[pp.hh] & ~pp.child
+        np.maximum.at(imm_head, pp.hh[sel] - n_before, pp.age[sel])
+    return MigrationResult(leaving=leaving, emigrants=emigrants, incoming=incoming,
+                           n_before=n_before, head_age=np.concatenate([head_age, imm_head]))

@@ -21,7 +21,14 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 #: Year of the parish populations (the data's only year of place-level populations).
 PARISH_YEAR = 2021
@@ -35,6 +42,8 @@ FIT_TABLE = "fit"
 
 #: Life stages of a household (index order used by every per-stage parameter).
 STAGES = ("young", "family", "adult", "senior")
+#: Kinds of service (index order used by every per-kind parameter).
+SERVICE_KINDS = ("grocer", "school", "doctor", "pharmacy")
 
 #: A probability or share (0..1); the element type of list-valued parameters.
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -203,6 +212,16 @@ class RelocationParams(_Strict):
         3, ge=1, le=10,
         description="assumption: rounds of re-choice for movers whose dwelling was taken."
     )
+
+    @field_validator("weights")
+    @classmethod
+    def _registered_terms(cls, weights: dict) -> dict:
+        from .utility import check_weights  # the registered terms (plugins included)
+
+        problems = check_weights(weights)
+        if problems:
+            raise ValueError("; ".join(p.removeprefix("relocation.weights.") for p in problems))
+        return weights
 
 
 class HousingParams(_Strict):

@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import data
 from .household import Households, Persons, Population
+from .jobs import Jobs, sample_rows
 from .params import Parameters, PopulationParams
 from .world import World
 
@@ -64,11 +65,6 @@ def age_sex_table(world: World) -> tuple[np.ndarray, np.ndarray]:
     return w / w.sum(1, keepdims=True), theta
 
 
-def _flat_cdf(cum: np.ndarray) -> np.ndarray:
-    """Row-wise CDFs laid end to end, row ``r`` shifted by ``r`` (see :func:`_sample_rows`)."""
-    return (cum + np.arange(len(cum))[:, None]).ravel()
-
-
 def place_age_sex_probs(world: World) -> np.ndarray:
     """Age-sex probabilities per place: the mix of its parishes' tilted tables.
 
@@ -85,20 +81,6 @@ def place_age_sex_probs(world: World) -> np.ndarray:
     mix /= np.maximum(mix.sum(axis=1, keepdims=True), 1e-12)
     out = mix @ probs
     return out / out.sum(axis=1, keepdims=True)
-
-
-def _sample_rows(cum: np.ndarray, rows: np.ndarray, rng: np.random.Generator | np.ndarray,
-                 flat: np.ndarray | None = None) -> np.ndarray:
-    """Inverse-CDF draw of a column for each entry of ``rows`` from row-wise CDFs ``cum``.
-
-    ``rng`` is a generator or one uniform per entry (keyed draws).
-    """
-    if flat is None:
-        flat = _flat_cdf(cum)
-    draws = rng.random(len(rows)) if isinstance(rng, np.random.Generator) else np.asarray(rng)
-    u = rows + draws
-    idx = np.searchsorted(flat, u, side="right")
-    return np.minimum(idx - rows * cum.shape[1], cum.shape[1] - 1)
 
 
 def _stochastic_round(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -227,13 +209,17 @@ def assign_children(place: np.ndarray, age: np.ndarray, sex: np.ndarray, is_chil
     return out
 
 
-def synthesize(world: World, params: Parameters, rng: np.random.Generator) -> Population:
-    """Build the starting population at ``params.scale``.
+def synthesize(world: World, params: Parameters,
+               rng: np.random.Generator) -> tuple[Population, Jobs]:
+    """Build the starting population at ``params.scale`` and the run's jobs.
 
     Args:
-        world: Places (their ``population`` column is the target per place).
+        world: Places (their ``population`` column is the target per place); not modified.
         params: Full parameter set (population, demography, relocation parts are used).
         rng: The ``population`` stream.
+
+    Returns:
+        The population and its jobs (spread from its workers; see :mod:`sim.jobs`).
     """
     pp = params.population
     pop_place = world.places["population"].to_numpy(float)
@@ -243,7 +229,7 @@ def synthesize(world: World, params: Parameters, rng: np.random.Generator) -> Po
     probs = place_age_sex_probs(world)
     cum = np.cumsum(probs, axis=1)
     cum[:, -1] = 1.0
-    col = _sample_rows(cum, place, rng)
+    col = sample_rows(cum, place, rng)
     sex = (col // (MAX_AGE + 1)).astype(np.int8)
     age = (col % (MAX_AGE + 1)).astype(np.int16)
     n = len(age)
@@ -264,14 +250,11 @@ def synthesize(world: World, params: Parameters, rng: np.random.Generator) -> Po
     working_age = (age >= 18) & (age < params.demography.retirement_age)
     band = np.where(age < 25, 0, np.where(age < 60, 1, 2))
     employed = working_age & (rng.random(n) < emp_rate[band])
-    world.set_jobs(employed.sum() / params.scale, params.world.jobs_scaling_exponent)
+    jobs = Jobs.build(world, np.bincount(place[employed], minlength=world.n),
+                      employed.sum() / params.scale, params.world.jobs_scaling_exponent,
+                      params.world.commute_mean_km)
     workplace = np.full(n, -1, np.int32)
-    decay = solve_commute_decay(world, np.bincount(place[employed], minlength=world.n),
-                                params.world.commute_mean_km)
-    world.commute_decay = decay
-    world.workplace_cdf = workplace_cdf(world, decay)
-    world.workplace_flat = _flat_cdf(world.workplace_cdf)
-    workplace[employed] = choose_workplaces(world.workplace_cdf, place[employed], rng)
+    workplace[employed] = jobs.choose(place[employed], rng)
 
     persons = Persons(age=age, sex=sex, hh=hh_row.astype(np.int32), child=child,
                       employed=employed, workplace=workplace, pid=np.arange(n, dtype=np.int64))
@@ -295,56 +278,4 @@ def synthesize(world: World, params: Parameters, rng: np.random.Generator) -> Po
     # a vanishing rate keeps one draw per household (the same stream as other rates)
     years = rng.geometric(np.maximum(rate, 1e-12)) - 1
     households.years = np.minimum(years, since_18).astype(np.int16)
-    return popn
-
-
-def _gravity_weights(world: World, decay: float) -> np.ndarray:
-    return world.jobs[None, :].astype(np.float32) * np.exp(-decay * world.dist_km)
-
-
-def mean_commute_km(world: World, workers: np.ndarray, decay: float) -> float:
-    """Expected mean home-work distance for ``workers`` per place under ``decay`` (1/km)."""
-    w = _gravity_weights(world, decay)
-    p = w / w.sum(axis=1, keepdims=True)
-    per_origin = (p * world.dist_km).sum(axis=1)
-    return float((per_origin * workers).sum() / max(workers.sum(), 1))
-
-
-def solve_commute_decay(world: World, workers: np.ndarray, target_km: float) -> float:
-    """Distance decay (1/km) of the workplace choice whose mean commute equals ``target_km``."""
-    lo, hi = 0.0, 2.0
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        if mean_commute_km(world, workers, mid) > target_km:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
-def workplace_cdf(world: World, decay: float) -> np.ndarray:
-    """Row-wise CDF of the gravity rule ``jobs_w * exp(-decay * km)`` (jobs are fixed)."""
-    cum = np.cumsum(_gravity_weights(world, decay).astype(np.float64), axis=1)
-    cum /= cum[:, -1:]
-    cum[:, -1] = 1.0
-    return cum
-
-
-def choose_workplaces(cdf: np.ndarray, home: np.ndarray,
-                      rng: np.random.Generator | np.ndarray,
-                      flat: np.ndarray | None = None) -> np.ndarray:
-    """Workplace place per worker, drawn from the CDF row of the home place.
-
-    ``flat`` is ``_flat_cdf(cdf)``, passed by callers that draw every year.
-    """
-    if len(home) == 0:
-        return np.zeros(0, np.int32)
-    return _sample_rows(cdf, home, rng, flat).astype(np.int32)
-
-
-def summary(pop: Population, world: World) -> pd.DataFrame:
-    """Persons and households per place (for checks)."""
-    return pd.DataFrame({
-        "persons": pop.place_persons(world.n),
-        "households": np.bincount(pop.households.place, minlength=world.n),
-    })
+    return popn, jobs

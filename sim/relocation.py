@@ -28,16 +28,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import rng as draws
+from .demography import DemographyResult
+from .household import Population, stage_of
+from .jobs import Jobs
+from .migration import MigrationResult
+from .params import STAGES, Parameters
+from .rng import Streams
+from .segments import Segments
+from .world import World
+
 #: Rows of weights computed at once: small enough to stay in cache (measured best at 128).
 CHUNK_ROWS = 128
-#: Threads drawing destinations (results are identical for any value).
-THREADS = min(2, os.cpu_count() or 1)
+#: A worker whose job is further than this by car after a move changes job.
+MAX_COMMUTE_MIN = 60.0
+#: Moves shorter than this count as "short" in the records (DST reports moves under 10 km).
+SHORT_MOVE_KM = 10.0
 
 
-def segment_of(stage: np.ndarray, car: np.ndarray, worker: np.ndarray) -> np.ndarray:
-    """Segment index ``stage * 4 + car * 2 + worker``."""
-    return (stage.astype(np.int64) * 4 + car.astype(np.int64) * 2
-            + worker.astype(np.int64)).astype(np.int16)
+def default_threads() -> int:
+    """Threads for the destination draw: up to 2 (results are identical for any number)."""
+    return min(2, os.cpu_count() or 1)
 
 
 def logsums(values: np.ndarray, dwellings: np.ndarray) -> np.ndarray:
@@ -53,6 +64,21 @@ def move_probability(stage: np.ndarray, v_home: np.ndarray, logsum: np.ndarray,
     """Yearly moving probability of housed households (see module docstring)."""
     factor = 2.0 / (1.0 + np.exp(-gain * (logsum - v_home)))
     return np.clip(move_rate[stage] * factor, 0.0, 1.0)
+
+
+def distance_kernels(dist_km: np.ndarray, decay: np.ndarray) -> np.ndarray:
+    """``exp(-decay[stage] * km)`` per stage plus a final row of ones (from outside).
+
+    Columns are padded with zeros to a multiple of the destination draw's block size.
+    """
+    n = dist_km.shape[0]
+    b = block_size(n)
+    npad = -(-n // b) * b
+    k = np.zeros((len(decay), n + 1, npad), np.float32)
+    for s, lam in enumerate(decay):
+        np.exp(-np.float32(lam) * dist_km, out=k[s, :n, :n])
+        k[s, n, :n] = 1.0
+    return k
 
 
 def choice_rows(origins: np.ndarray, segs: np.ndarray, kernels: np.ndarray,
@@ -92,7 +118,7 @@ def block_size(n: int) -> int:
 
 def draw_destinations(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
                       stage_of_seg: np.ndarray, attract: np.ndarray,
-                      rng: np.random.Generator | np.ndarray) -> np.ndarray:
+                      rng: np.random.Generator | np.ndarray, threads: int = 1) -> np.ndarray:
     """Destination per chooser (-1 if no place has a vacancy): an exact logit draw.
 
     Choosers sharing (origin, segment) share one weight row. The inverse-CDF draw is done in
@@ -100,7 +126,7 @@ def draw_destinations(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
     sqrt(n); a chooser first draws a block from the block totals, then a column inside it
     from that block's running sum. The result has exactly the row's probabilities.
     ``rng`` is a generator, or one uniform per chooser (keyed draws for common random
-    numbers).
+    numbers). ``threads`` draws chunks in parallel; the result does not depend on it.
     """
     npad = attract.shape[1]
     b = block_size(kernels.shape[2])
@@ -131,7 +157,7 @@ def draw_destinations(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
             _draw_chunk(w, nb, b, inv[who] - start, u[who], who, dest)
 
     # threads pay off only with enough chunks to share
-    n_threads = max(1, min(THREADS, len(starts) // 4))
+    n_threads = max(1, min(threads, len(starts) // 4))
     if n_threads == 1:
         work(list(range(len(starts))))
     else:
@@ -195,7 +221,7 @@ class Allocation:
 
 def allocate(origin: np.ndarray, seg: np.ndarray, housed: np.ndarray, kernels: np.ndarray,
              stage_of_seg: np.ndarray, values: np.ndarray, vacant: np.ndarray, rounds: int,
-             rng: np.random.Generator, keyed=None) -> Allocation:
+             rng: np.random.Generator | None, keyed=None, threads: int = 1) -> Allocation:
     """Choice rounds with vacancy limits.
 
     Args:
@@ -207,9 +233,11 @@ def allocate(origin: np.ndarray, seg: np.ndarray, housed: np.ndarray, kernels: n
         values: Systematic utility (n_segments, n).
         vacant: Vacant dwellings per place (copied, not modified).
         rounds: Choice rounds.
-        rng: The relocation stream.
-        keyed: Optional ``keyed(rows, slot) -> uniforms`` for choosers ``rows`` (keyed by
-            household, for common random numbers); replaces ``rng`` when given.
+        rng: A stream (when ``keyed`` is not given).
+        keyed: Optional ``keyed(rows, draw) -> uniforms`` for choosers ``rows`` and a
+            :class:`sim.rng.Draw` (keyed by household, for common random numbers); replaces
+            ``rng`` when given.
+        threads: Threads of the destination draw (results do not depend on it).
     """
     vac = vacant.astype(np.int64).copy()
     n = len(vac)
@@ -226,11 +254,12 @@ def allocate(origin: np.ndarray, seg: np.ndarray, housed: np.ndarray, kernels: n
         vac_pad = np.zeros(npad, np.float32)
         vac_pad[:n] = np.maximum(vac, 0)
         attract = expv * vac_pad[None, :]
-        u_dest = rng if keyed is None else keyed(left, 10 + 2 * r)
-        d = draw_destinations(origin[left], seg[left], kernels, stage_of_seg, attract, u_dest)
+        u_dest = rng if keyed is None else keyed(left, draws.destination_draw(r))
+        d = draw_destinations(origin[left], seg[left], kernels, stage_of_seg, attract, u_dest,
+                              threads)
         if r == 0:
             first[left] = d
-        got = accept(d, vac, rng if keyed is None else keyed(left, 11 + 2 * r))
+        got = accept(d, vac, rng if keyed is None else keyed(left, draws.acceptance_draw(r)))
         winners = left[got]
         final[winners] = d[got]
         vac -= np.bincount(d[got], minlength=n)
@@ -238,3 +267,197 @@ def allocate(origin: np.ndarray, seg: np.ndarray, housed: np.ndarray, kernels: n
         vac += np.bincount(origin[freed], minlength=n)
         left = left[~got & (d >= 0)]
     return Allocation(dest=final, first_choice=first)
+
+
+@dataclass(frozen=True)
+class MoveStats:
+    """Moves of households that lived in the region at the start of the year.
+
+    Attributes:
+        moves: Household moves (a move within one place counts).
+        short: Moves under :data:`SHORT_MOVE_KM`.
+        within_municipality: Moves that stay in the municipality.
+        km_sum: Total distance moved (km; within a place: ``world.intra_place_km``).
+        by_stage: Moves per life stage (in :data:`sim.params.STAGES` order).
+        households_by_stage: Households per life stage present at the start of the year.
+    """
+
+    moves: int
+    short: int
+    within_municipality: int
+    km_sum: float
+    by_stage: tuple[int, ...]
+    households_by_stage: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class RelocationResult:
+    """What the relocation stage did in a year.
+
+    Attributes:
+        in_movers: Persons moving into each place from another place of the region.
+        out_movers: Persons moving out of each place to another place of the region.
+        immigrants: In-migrant persons who found a dwelling, per place.
+        extra_emigrants: Young adults who found no dwelling and whose parental home is
+            gone: they leave the region (persons per place).
+        applicants: First-round choices per place (the housing market's demand signal).
+        vacant_before: Vacant dwellings per place before the moves.
+        moves: Move statistics.
+    """
+
+    in_movers: np.ndarray
+    out_movers: np.ndarray
+    immigrants: np.ndarray
+    extra_emigrants: np.ndarray
+    applicants: np.ndarray
+    vacant_before: np.ndarray
+    moves: MoveStats
+
+
+class Relocation:
+    """The relocation stage: who moves, where to, vacancies, new jobs, the unhoused.
+
+    Args:
+        world: Geography.
+        params: The run's parameters (relocation and world parts are used).
+        segments: The run's segments.
+        threads: Threads of the destination draw (default :func:`default_threads`).
+    """
+
+    def __init__(self, world: World, params: Parameters, segments: Segments,
+                 threads: int | None = None) -> None:
+        self.world = world
+        self.params = params
+        self.segments = segments
+        self.threads = default_threads() if threads is None else max(1, int(threads))
+        lam = np.asarray(params.relocation.distance_decay_per_km, np.float32)
+        self.kernels = distance_kernels(world.dist_km, lam)
+        self.muni = world.places["municipality_code"].to_numpy()
+
+    def run(self, pop: Population, values: np.ndarray, dwellings: np.ndarray,
+            dem: DemographyResult, mig: MigrationResult, jobs: Jobs, streams: Streams,
+            year: int) -> RelocationResult:
+        """One year of moves; updates ``pop`` (places, the unhoused, compaction).
+
+        Args:
+            pop: Population after migration (arrivals appended, leavers marked).
+            values: Systematic utility per segment and place (:func:`sim.place_state.place_values`).
+            dwellings: Dwellings per place (simulated).
+            dem: This year's demography (leavers and their parental households).
+            mig: This year's migration.
+            jobs: The run's jobs (new workplaces after moves).
+            streams: The run's streams.
+            year: The year simulated.
+        """
+        p = self.params
+        n = self.world.n
+        hh = pop.households
+        pp = pop.persons
+        incoming = mig.incoming
+        gone = np.zeros(len(hh), bool)
+        gone[:mig.n_before] = mig.leaving
+        size = np.bincount(pp.hh, minlength=len(hh))
+        stage = stage_of(mig.head_age, np.bincount(pp.hh[pp.age < 18], minlength=len(hh)))
+        worker = np.bincount(pp.hh[pp.employed], minlength=len(hh)) > 0
+        seg = self.segments.of(stage=stage, car=hh.car, worker=worker, tenure=hh.renter)
+        logsum = logsums(values, dwellings)
+        pm = move_probability(stage, values[seg, hh.place], logsum[seg],
+                              np.asarray(p.relocation.move_rate),
+                              p.relocation.dissatisfaction_gain)
+        decide = hh.housed & (streams.uniform(draws.MOVE_DECISION, hh.key, year) < pm)
+        choosers = np.flatnonzero(decide | (~hh.housed & ~gone))
+        origin = np.where(incoming[choosers], -1, hh.place[choosers]).astype(np.int64)
+        occupied = np.bincount(hh.place[hh.housed], minlength=n)
+        vacant = np.maximum(dwellings - occupied, 0)
+        chooser_keys = hh.key[choosers]
+
+        def keyed(rows: np.ndarray, draw: draws.Draw) -> np.ndarray:
+            return streams.uniform(draw, chooser_keys[rows], year)
+
+        alloc = allocate(origin, seg[choosers], hh.housed[choosers], self.kernels,
+                         self.segments.stage, values, vacant, p.relocation.rounds, None,
+                         keyed=keyed, threads=self.threads)
+        got = alloc.dest >= 0
+        c_got = choosers[got]
+        dest = alloc.dest[got]
+        org = origin[got]
+        sizes = size[c_got]
+        between = (org >= 0) & (org != dest)
+        in_movers = np.bincount(dest[between], weights=sizes[between], minlength=n)
+        out_movers = np.bincount(org[between], weights=sizes[between], minlength=n)
+        arrived = np.bincount(dest[org < 0], weights=sizes[org < 0], minlength=n)
+        internal = org >= 0
+        oi, di = org[internal], dest[internal]
+        km = np.where(oi == di, p.world.intra_place_km, self.world.dist_km[oi, di])
+        moved_stage = stage[c_got[internal]]
+        present = ~gone & ~incoming  # households of the region at the start of the step
+        stats = MoveStats(
+            moves=int(internal.sum()), short=int((km < SHORT_MOVE_KM).sum()),
+            within_municipality=int((self.muni[oi] == self.muni[di]).sum()),
+            km_sum=float(km.sum()),
+            by_stage=tuple(int((moved_stage == i).sum()) for i in range(len(STAGES))),
+            households_by_stage=tuple(int(np.count_nonzero(present & (stage == i)))
+                                      for i in range(len(STAGES))))
+        hh.place[c_got] = dest.astype(np.int32)
+        hh.housed[c_got] = True
+        hh.years[c_got] = 0
+        # workers of moved households far from their job, and new entrants, take a job nearer
+        moved = np.zeros(len(hh), bool)
+        moved[c_got] = True
+        check = np.flatnonzero(pp.employed & (moved[pp.hh] | (pp.workplace < 0)))
+        home = hh.place[pp.hh[check]]
+        wp = pp.workplace[check]
+        far = (wp < 0) | (self.world.car_min[home, np.maximum(wp, 0)] > MAX_COMMUTE_MIN)
+        u_job = streams.uniform(draws.NEW_JOB, pp.pid[check[far]], year)
+        pp.workplace[check[far]] = jobs.choose(home[far], u_job)
+        extra, follow_out, follow_in = settle_unhoused(pop, incoming, gone, dem, n)
+        return RelocationResult(
+            in_movers=in_movers + follow_in, out_movers=out_movers + follow_out,
+            immigrants=arrived, extra_emigrants=extra,
+            applicants=np.bincount(alloc.first_choice[alloc.first_choice >= 0], minlength=n),
+            vacant_before=vacant, moves=stats)
+
+
+def settle_unhoused(pop: Population, incoming: np.ndarray, gone: np.ndarray,
+                    dem: DemographyResult, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Young adults without a dwelling return home; in-migrants without one do not come.
+
+    A young adult whose parental household no longer exists (died out or emigrated) leaves
+    the region. Out-migrants and the households left empty are removed: the year's one
+    compaction after demography.
+
+    Returns:
+        (persons leaving the region per place, persons following a moved parental household
+        out of each place, and into each place).
+    """
+    hh = pop.households
+    pp = pop.persons
+    none = np.zeros(n, np.int64)
+    left = np.flatnonzero(~hh.housed)
+    if len(left) == 0:
+        return none, none, none
+    drop_hh = gone.copy()
+    drop_hh[left[incoming[left]]] = True
+    # rows are found by id: ids only grow and compaction keeps order, so hid is sorted
+    parent_rows = np.minimum(np.searchsorted(hh.hid, dem.parent_hid), len(hh) - 1)
+    parent_alive = (hh.hid[parent_rows] == dem.parent_hid) & ~gone[parent_rows]
+    leaver_rows = np.searchsorted(hh.hid, dem.leaver_hid)
+    back = np.full(len(hh), -1, np.int64)
+    back[leaver_rows] = np.where(parent_alive, parent_rows, -1)
+    unhoused_leaver = ~hh.housed & ~incoming & ~gone
+    returning = unhoused_leaver & (back >= 0)
+    orphan = unhoused_leaver & (back < 0)
+    drop_hh |= orphan
+    ret_p = returning[pp.hh]
+    # a parental household that moved this year takes the returning young adult along
+    src = hh.place[pp.hh[ret_p]]
+    dst = hh.place[back[pp.hh[ret_p]]]
+    follow = src != dst
+    follow_out = np.bincount(src[follow], minlength=n)
+    follow_in = np.bincount(dst[follow], minlength=n)
+    pp.hh[ret_p] = back[pp.hh[ret_p]].astype(np.int32)
+    pp.child[ret_p] = True
+    orphan_p = orphan[pp.hh]
+    extra = np.bincount(hh.place[pp.hh[orphan_p]], minlength=n)
+    pop.compact(~drop_hh[pp.hh])
+    return extra, follow_out, follow_in

@@ -78,8 +78,8 @@ def places_table(model: RegionModel) -> pd.DataFrame:
             "hamlets"]
     t = model.world.places[cols].rename(columns={"population": "population_2021_data"})
     t = t.assign(nature=model.world.nature, community=model.world.community,
-                 bus_level=model.world.bus_level, jobs=model.world.jobs,
-                 jobs_30min_car=model.jobs30_car, jobs_45min_bus=model.jobs45_bus)
+                 bus_level=model.world.bus_level, jobs=model.jobs.per_place,
+                 jobs_30min_car=model.access.car30, jobs_45min_bus=model.access.bus45)
     return t
 
 
@@ -87,7 +87,7 @@ def manifest(model: RegionModel, run_name: str, extra: dict[str, Any] | None = N
              ) -> dict[str, Any]:
     """Provenance of a run: parameters and hash, seed, commit, versions, data, checks."""
     p = model.params
-    initial = model.place_rows[0]["population"].to_numpy() / p.scale
+    initial = model.records.first_place["population"].to_numpy() / p.scale
     return {
         "run_name": run_name,
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -105,7 +105,7 @@ def manifest(model: RegionModel, run_name: str, extra: dict[str, Any] | None = N
         "derived": {
             "town_share_of_parish_remainder": model.world.town_share_of_remainder,
             "countryside_share_target": model.world.countryside_share_target,
-            "commute_decay_per_km": model.world.commute_decay,
+            "commute_decay_per_km": model.jobs.commute_decay,
             "net_migration_rate": model.net_migration_rate,
         },
         "initial_state": {

@@ -15,6 +15,7 @@ services, who moves where) can make their outcomes differ.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,6 +29,61 @@ STREAMS = (
     "relocation",
     "initiatives",
 )
+
+
+@dataclass(frozen=True)
+class Draw:
+    """A named keyed draw: uniforms of ``process`` in ``slot``, one per entity and year.
+
+    Every keyed draw of the model is one of the constants below (or of the per-round
+    functions), so no module numbers its draws by hand. Never renumber a slot: results of a
+    seed depend on it.
+    """
+
+    process: str
+    slot: int
+    name: str
+
+
+# demography (keyed by person id, or household key for the union search)
+DEATH = Draw("demography", 0, "death")
+BIRTH = Draw("demography", 1, "birth")
+NEWBORN_SEX = Draw("demography", 2, "newborn's sex")
+EMPLOYMENT = Draw("demography", 3, "employment entry or exit")
+LEAVE_HOME = Draw("demography", 4, "leaving home")
+UNION_SEARCH = Draw("demography", 5, "living alone: looks for a partner")
+UNION_RANK = Draw("demography", 6, "partner matching noise")
+# migration (keyed by household key)
+EMIGRATION = Draw("migration", 0, "leaves the region")
+# relocation (keyed by household key; the job draw by person id)
+MOVE_DECISION = Draw("relocation", 0, "decides to move")
+NEW_JOB = Draw("relocation", 30, "new workplace after a move")
+#: Choice rounds with their own slots (:func:`destination_draw`, :func:`acceptance_draw`).
+MAX_ROUNDS = 10
+
+
+def destination_draw(round_: int) -> Draw:
+    """The destination uniform of choice round ``round_`` (0-based)."""
+    _check_round(round_)
+    return Draw("relocation", 10 + 2 * round_, f"destination, round {round_ + 1}")
+
+
+def acceptance_draw(round_: int) -> Draw:
+    """The priority uniform for vacancies in choice round ``round_`` (0-based)."""
+    _check_round(round_)
+    return Draw("relocation", 11 + 2 * round_, f"priority for a vacancy, round {round_ + 1}")
+
+
+def _check_round(round_: int) -> None:
+    if not 0 <= round_ < MAX_ROUNDS:
+        raise ValueError(f"choice round {round_} outside 0..{MAX_ROUNDS - 1}")
+
+
+def all_draws() -> list[Draw]:
+    """Every keyed draw of the model (for the test that no two share a slot)."""
+    fixed = [v for v in globals().values() if isinstance(v, Draw)]
+    rounds = [f(r) for r in range(MAX_ROUNDS) for f in (destination_draw, acceptance_draw)]
+    return fixed + rounds
 
 
 def _key(name: str) -> int:
@@ -63,6 +119,10 @@ class Streams:
             spawn_key=(_key(process), int(year), *(int(k) for k in keys))
         )
         return np.random.Generator(np.random.PCG64(ss))
+
+    def uniform(self, draw: Draw, ids: np.ndarray, year: int) -> np.ndarray:
+        """The keyed uniforms of ``draw`` for ``ids`` in ``year`` (see :meth:`keyed_uniform`)."""
+        return self.keyed_uniform(draw.process, ids, year, draw.slot)
 
     def keyed_uniform(self, process: str, ids: np.ndarray, year: int = 0,
                       slot: int = 0) -> np.ndarray:

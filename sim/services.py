@@ -18,16 +18,17 @@ town at least ``infer_min_town_pop`` big that has none.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from . import data
-from .params import ServiceParams
+from .params import SERVICE_KINDS, ServiceParams
 from .world import World, _attach_points
 
-KINDS = ("grocer", "school", "doctor", "pharmacy")
+KINDS = SERVICE_KINDS
 OSM_TAGS = {
     "grocer": ("shop=supermarket", "shop=convenience"),
     "school": ("amenity=school",),
@@ -63,10 +64,53 @@ class Services:
     closed_year: np.ndarray
     catchment: np.ndarray
     threshold_factor: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: Unit held for interventions per (place, kind), and who holds it (see :meth:`hold`).
+    held: dict[tuple[int, int], int] = field(default_factory=dict)
+    holders: dict[tuple[int, int], frozenset[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if len(self.threshold_factor) != len(self.kind):
             self.threshold_factor = np.ones(len(self.kind))
+
+    def hold(self, requests: Iterable, year: int) -> None:
+        """Hold the units the interventions request this year; release the others.
+
+        ``requests`` are :class:`sim.effects.ServiceUnit` effects. For each (place, kind)
+        requested, the unit already held stays held; otherwise the place's first open unit
+        of the kind is taken over (its unviable years reset), or a unit opens (origin
+        ``initiative``). A held unit that is open survives on the smallest factor its
+        holders ask for. A (place, kind) no intervention requests any more is released: its
+        unit closes (it was run by the initiative). A held unit that closed for lack of users
+        stays closed.
+        """
+        wanted: dict[tuple[int, int], tuple[set[str], float]] = {}
+        for r in requests:
+            k = KINDS.index(r.kind)
+            for p in np.asarray(r.places).tolist():
+                src, f = wanted.setdefault((int(p), k), (set(), np.inf))
+                src.add(r.source)
+                wanted[(int(p), k)] = (src, min(f, float(r.factor)))
+        for key in [k for k in self.held if k not in wanted]:
+            self.close(self.held.pop(key), year)
+            self.holders.pop(key, None)
+        for key, (src, factor) in wanted.items():
+            place, k = key
+            unit = self.held.get(key)
+            if unit is None:
+                mine = np.flatnonzero(self.open & (self.kind == k) & (self.place == place))
+                if len(mine):
+                    unit = int(mine[0])
+                    self.below[unit] = 0
+                else:
+                    unit = int(self.add(k, np.array([place]), "initiative", year)[0])
+                self.held[key] = unit
+            self.holders[key] = frozenset(src)
+            if self.open[unit]:
+                self.threshold_factor[unit] = factor
+
+    def held_unit(self, place: int, kind: str) -> int:
+        """Row of the unit held for interventions at (place, kind), -1 if none."""
+        return self.held.get((int(place), KINDS.index(kind)), -1)
 
     def open_count(self, n_places: int) -> np.ndarray:
         """Open units per place and kind, shape (n_places, len(KINDS))."""
@@ -172,6 +216,51 @@ def catchments(world: World, services: Services, users: np.ndarray, kind: int) -
     per_place = np.bincount(nearest, weights=users, minlength=world.n)
     out[sel] = per_place[services.place[sel]] / n_open[services.place[sel]]
     return out
+
+
+@dataclass(frozen=True)
+class ServicesResult:
+    """Units closed for lack of users and opened where demand grew, this year."""
+
+    closed: int
+    opened: int
+
+
+def run(world: World, services: Services, params: ServiceParams,
+        users_by_kind: list[np.ndarray], requests: Iterable, year: int,
+        rng: np.random.Generator) -> ServicesResult:
+    """The services stage: hold the requested units, then one year of closures and openings.
+
+    Args:
+        world: Geography.
+        services: Units, updated in place (the stage's own state).
+        params: Thresholds.
+        users_by_kind: For each kind, users per place at full scale.
+        requests: This year's :class:`sim.effects.ServiceUnit` effects.
+        year: The year simulated.
+        rng: The services stream.
+    """
+    services.hold(requests, year)
+    counts = update_services(world, services, params, users_by_kind, year, rng)
+    return ServicesResult(closed=counts["closed"], opened=counts["opened"])
+
+
+def users(pop, present: np.ndarray, n_places: int, scale: float) -> list[np.ndarray]:
+    """Users per place and kind at full scale: persons, pupils aged 6-15 for schools.
+
+    Args:
+        pop: The population.
+        present: Per household row, whether it counts (not leaving, not arriving).
+        n_places: Number of places.
+        scale: The run's scale.
+    """
+    pp = pop.persons
+    home = pop.households.place[pp.hh]
+    staying = present[pp.hh]
+    persons = np.bincount(home[staying], minlength=n_places) / scale
+    pupils = np.bincount(home[staying & (pp.age >= 6) & (pp.age <= 15)],
+                         minlength=n_places) / scale
+    return [persons if kind != "school" else pupils for kind in KINDS]
 
 
 def update_services(world: World, services: Services, params: ServiceParams,

@@ -1,8 +1,8 @@
 """Trends: exogenous changes a scenario can switch on (registry of small plugins).
 
 A trend kind subclasses :class:`Trend`, declares ``Settings`` (pydantic, unknown keys
-rejected) and acts from ``start`` to ``end`` through the same model hooks as initiatives,
-but region-wide. Shipped kinds:
+rejected) and, every year from ``start`` to ``end``, declares region-wide effects
+(:mod:`sim.effects`) exactly as initiatives do for their places. Shipped kinds:
 
 * ``remote_work``: a share of workers works from home some days a week, so a longer commute
   is acceptable: job access for workers with a car is computed within ``30 / (1 - share *
@@ -21,11 +21,14 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from .effects import Effect, InMigrantAgeWeight, ValueShift
+from .registry import Registry
+
 
 class TrendSettings(BaseModel):
     """Base of trend settings."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 @dataclass
@@ -38,75 +41,57 @@ class Trend:
     start: int
     end: int | None
     settings: Any
-    on: bool = False
+    name: str = ""
 
-    def step(self, model, year: int) -> None:
-        """Switch on in the start year and off after the end year."""
-        active = year >= self.start and (self.end is None or year <= self.end)
-        if active and not self.on:
-            self.switch_on(model)
-            self.on = True
-        elif not active and self.on:
-            self.switch_off(model)
-            self.on = False
+    def active(self, year: int) -> bool:
+        """Whether the trend acts in ``year``."""
+        return year >= self.start and (self.end is None or year <= self.end)
 
-    def switch_on(self, model) -> None:
-        """Install the effect."""
+    def step(self, view: Any, year: int, volunteers: Any = None) -> list[Effect]:
+        """Effects for ``year`` (none outside the trend's years)."""
+        return list(self.effects(view, year)) if self.active(year) else []
 
-    def switch_off(self, model) -> None:
-        """Remove the effect."""
+    def effects(self, view: Any, year: int) -> list[Effect]:
+        """Region-wide effects in an active year (kinds implement this)."""
+        return []
 
 
-TRENDS: dict[str, type[Trend]] = {}
+TRENDS: Registry[type[Trend]] = Registry("trend kind", "landsim.trends")
 
 
 def register_trend(name: str):
     """Class decorator registering a trend kind under ``name``."""
 
     def deco(cls: type[Trend]) -> type[Trend]:
+        if not (isinstance(cls, type) and issubclass(cls, Trend)):
+            raise TypeError(f"{getattr(cls, '__name__', cls)} must subclass sim.trends.Trend")
         cls.kind = name
-        TRENDS[name] = cls
+        TRENDS.register(name, cls)
         return cls
 
     return deco
 
 
-def job_access_gain(model, car_minutes: float, bus_minutes: float | None = None) -> np.ndarray:
-    """Weighted job-access gain per segment and place, shape (16, n_places).
+def job_access_gain(view: Any, car_minutes: float, bus_minutes: float | None = None,
+                    ) -> np.ndarray:
+    """Weighted job-access gain per segment and place, shape (n_segments, n_places).
 
     Worker segments with a car gain ``w * (log10(1 + jobs within car_minutes) - log10(1 +
     jobs within 30 min))``; with ``bus_minutes``, car-less workers gain likewise against their
-    45-minute bus access. Other rows are zero; ``w`` is the job_access weight per stage. Job
-    counts are cached per run in ``model.cache``.
+    45-minute bus access. Other rows are zero; ``w`` is the job_access weight of the
+    segment's stage.
     """
-    w = np.asarray(model.params.relocation.weights.get("job_access", (0.0,) * 4), float)
-    gain = np.zeros((16, model.world.n))
-    modes = [(1, car_minutes, False, model.jobs30_car)]
+    seg = view.segments
+    w = np.asarray(view.params.relocation.weights.get("job_access", (0.0,) * 4), float)
+    gain = np.zeros((seg.n, view.world.n))
+    modes = [(True, car_minutes, False, view.access.car30)]
     if bus_minutes is not None:
-        modes.append((0, bus_minutes, True, model.jobs45_bus))
+        modes.append((False, bus_minutes, True, view.access.bus45))
     for car, minutes, by_bus, now in modes:
-        key = ("jobs_within_bus" if by_bus else "jobs_within", minutes)
-        if key not in model.cache:
-            model.cache[key] = model.world.jobs_within(minutes, by_bus=by_bus)
-        delta = np.log10(1.0 + model.cache[key]) - np.log10(1.0 + now)
-        for stage in range(4):
-            gain[stage * 4 + car * 2 + 1] = w[stage] * delta
+        delta = np.log10(1.0 + view.jobs_within(minutes, by_bus)) - np.log10(1.0 + now)
+        rows = seg.select(car=car, worker=True)
+        gain[rows] = w[seg.stage[rows]][:, None] * delta[None, :]
     return gain
-
-
-def _job_access_adjuster(minutes: float):
-    """Value adjuster replacing the 30-minute car job access of workers by ``minutes``.
-
-    Applies to worker households with a car (the car-less' bus access is left as it is).
-    """
-    gain: list[np.ndarray] = []
-
-    def adjust(model, values: np.ndarray) -> np.ndarray:
-        if not gain:
-            gain.append(job_access_gain(model, minutes))
-        return values + gain[0]
-
-    return adjust
 
 
 class RemoteWorkSettings(TrendSettings):
@@ -118,20 +103,15 @@ class RemoteWorkSettings(TrendSettings):
 
 @register_trend("remote_work")
 class RemoteWork(Trend):
-    """More remote work: a longer commute becomes acceptable for workers."""
+    """More remote work: a longer commute becomes acceptable for workers with a car."""
 
     Settings = RemoteWorkSettings
 
-    def switch_on(self, model) -> None:
-        """Install the job-access adjuster."""
+    def effects(self, view: Any, year: int) -> list[Effect]:
+        """Job access of car workers counted within the longer commute, region-wide."""
         s = self.settings
         minutes = 30.0 / max(1.0 - s.share * s.days / 5.0, 0.2)
-        self._adj = _job_access_adjuster(minutes)
-        model.value_adjusters.append(self._adj)
-
-    def switch_off(self, model) -> None:
-        """Remove the adjuster."""
-        model.value_adjusters.remove(self._adj)
+        return [ValueShift(delta=job_access_gain(view, minutes))]
 
 
 class FuelPriceSettings(TrendSettings):
@@ -149,16 +129,11 @@ class FuelPrice(Trend):
 
     Settings = FuelPriceSettings
 
-    def switch_on(self, model) -> None:
-        """Install the job-access adjuster."""
+    def effects(self, view: Any, year: int) -> list[Effect]:
+        """Job access of car workers counted within the shorter commute, region-wide."""
         s = self.settings
         minutes = 30.0 / (1.0 + s.elasticity * s.increase_pct / 100.0)
-        self._adj = _job_access_adjuster(minutes)
-        model.value_adjusters.append(self._adj)
-
-    def switch_off(self, model) -> None:
-        """Remove the adjuster."""
-        model.value_adjusters.remove(self._adj)
+        return [ValueShift(delta=job_access_gain(view, minutes))]
 
 
 class ElderlySettings(TrendSettings):
@@ -174,10 +149,6 @@ class ElderlyInmigration(Trend):
 
     Settings = ElderlySettings
 
-    def switch_on(self, model) -> None:
-        """Weight older template households."""
-        model.immigrant_old_weight = self.settings.factor
-
-    def switch_off(self, model) -> None:
-        """Back to the out-migrants' own age profile."""
-        model.immigrant_old_weight = 1.0
+    def effects(self, view: Any, year: int) -> list[Effect]:
+        """Weight older in-migrant households."""
+        return [InMigrantAgeWeight(factor=self.settings.factor)]

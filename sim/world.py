@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,9 @@ class World:
         town_share_of_remainder: Fitted share used to estimate unknown town populations.
         countryside_share_target: Share of people in places under 200 the fit aims at.
         allocation: Persons of each place by parish (a town may span several parishes).
+
+    The arrays are read-only: one world is shared by every run of a process
+    (:func:`get_world`), so nothing may write into it.
     """
 
     places: pd.DataFrame
@@ -57,32 +61,39 @@ class World:
     town_share_of_remainder: float
     countryside_share_target: float
     allocation: pd.DataFrame = field(default_factory=pd.DataFrame)
-    jobs: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    commute_decay: float = 0.0
-    workplace_cdf: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
-    workplace_flat: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        for name in ("dist_km", "car_min", "bus_min", "bus_level", "nature", "community",
+                     "parish_area_km2"):
+            arr = np.asarray(getattr(self, name))
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
 
     @property
     def n(self) -> int:
         """Number of places."""
         return len(self.places)
 
-    def set_jobs(self, workers: float, exponent: float) -> None:
-        """Jobs per place: ``workers`` jobs spread as population**exponent (documented rule)."""
-        pop = self.places["population"].to_numpy(float)
-        w = np.power(pop, exponent)
-        self.jobs = workers * w / w.sum()
-
-    def jobs_within(self, minutes: float, by_bus: bool = False) -> np.ndarray:
-        """Jobs reachable from each place within ``minutes`` (car, or bus)."""
-        t = self.bus_min if by_bus else self.car_min
-        return (t <= minutes).astype(np.float32) @ self.jobs.astype(np.float32)
-
     def nearest_km(self, has: np.ndarray) -> np.ndarray:
         """Distance from each place to the nearest place where ``has`` is true (inf if none)."""
         if not has.any():
             return np.full(self.n, np.inf, np.float32)
         return self.dist_km[:, has].min(axis=1)
+
+
+@cache
+def _cached_world(world_json: str, base_year: int, data_folder: str) -> World:
+    return build_world(WorldParams.model_validate_json(world_json), base_year)
+
+
+def get_world(params) -> World:
+    """The world of ``params`` (a :class:`sim.params.Parameters`), built once per process.
+
+    Keyed by the world parameters, the base year and the data folder; the world is read-only,
+    so every run of the process shares it.
+    """
+    return _cached_world(params.world.model_dump_json(), params.base_year,
+                         str(data.data_dir()))
 
 
 def _parish_areas(par: pd.DataFrame, px: np.ndarray, py: np.ndarray) -> np.ndarray:

@@ -300,11 +300,11 @@ def test_a_worker_killed_mid_run_is_survived(experiment, reference, cluster, tmp
     assert contents(tmp_path / "tiny") == contents(reference)
 
 
-def boom_on_run_4(spec):
+def boom_on_run_4(spec, threads=None):
     """A run function that fails for run 4 (to test failure records)."""
     if spec.run_id == 4:
         raise RuntimeError("deliberate failure in run 4")
-    return execute(spec)
+    return execute(spec, threads)
 
 
 def test_a_failing_run_is_retried_then_recorded_failed(experiment, tmp_path):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from sim.initiatives import INITIATIVES
+from sim.conformance import make
 from sim.model import RegionModel
 from sim.params import Parameters
-from sim.rng import Streams
+from sim.rng import Streams, all_draws
 from sim.similar import find_place
 
 
@@ -33,9 +33,8 @@ def _run(with_initiative: bool):
     m = RegionModel(Parameters(scale=0.1, end_year=2030), seed=5)
     village = find_place(m.world.places, "Ramme")
     if with_initiative:
-        cls = INITIATIVES["nature_project"]
-        m.interventions.append(cls(name="t", places=np.array([village]), start=2022, end=None,
-                                   settings=cls.Settings(nature_gain=2.0, volunteer_hours=0)))
+        m.with_interventions([make("nature_project", village, 2022,
+                                   settings={"nature_gain": 2.0, "volunteer_hours": 0})])
     start = dict(zip(m.pop.households.hid.tolist(), m.pop.households.place.tolist(),
                      strict=True))
     first_pids = m.pop.next_pid
@@ -63,3 +62,11 @@ def test_initiative_in_one_village_keeps_other_households_draws():
     va = a.place_year().query("place_id == @village and year == 2022")["applicants"].sum()
     vb = b.place_year().query("place_id == @village and year == 2022")["applicants"].sum()
     assert vb > va
+
+
+def test_every_keyed_draw_has_its_own_slot():
+    """Rule: no two named keyed draws share (process, slot): each draw is independent."""
+    draws = all_draws()
+    keys = [(d.process, d.slot) for d in draws]
+    assert len(keys) == len(set(keys)), sorted(keys)
+    assert {d.process for d in draws} <= {"demography", "migration", "relocation"}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from sim.housing import Housing
 from sim.params import HousingParams, RelocationParams
+from sim.registry import RegistryError
 from sim.rng import Streams
-from sim.utility import TERMS, TermContext, register_term, segment_values
+from sim.segments import Segments
+from sim.utility import TERMS, TermContext, register_term, segment_values, segments_for
 
 
 def test_prices_follow_demand_and_stock_reacts():
@@ -24,44 +28,67 @@ def test_prices_follow_demand_and_stock_reacts():
     assert h.dwellings[0] > start[0] and h.dwellings[1] < start[1]
 
 
-def _ctx(car: bool, n: int = 3) -> TermContext:
-    return TermContext(jobs30_car=np.array([10.0, 1e4, 1e5]), jobs45_bus=np.array([1.0, 10, 100]),
-                       service_km=np.tile(np.array([[1.0], [10.0], [40.0]]), (1, 4)),
-                       bus_level=np.array([0.0, 0.5, 1.0]), nature=np.zeros(n),
-                       community=np.zeros(n), price=np.ones(n), car=car)
+def _state(n: int = 3, **extra) -> SimpleNamespace:
+    """A place state of three places: few, some and many jobs; near, mid and far services."""
+    return SimpleNamespace(jobs30_car=np.array([10.0, 1e4, 1e5]),
+                           jobs45_bus=np.array([1.0, 10, 100]),
+                           service_km=np.tile(np.array([[1.0], [10.0], [40.0]]), (1, 4)),
+                           bus_level=np.array([0.0, 0.5, 1.0]), nature=np.zeros(n),
+                           community=np.zeros(n), price=np.ones(n), extra=extra)
 
 
 def test_terms_apply_only_to_their_households():
-    """Rule: job access counts only for workers, the bus only for car-less households."""
+    """Rule: job access counts only for workers (by car or bus), the bus only for car-less
+    households."""
+    seg = Segments()
     w = {"job_access": (1.0, 1.0, 1.0, 1.0), "bus": (1.0, 1.0, 1.0, 1.0)}
-    v = segment_values(_ctx(True), _ctx(False), w)
-    young_car_worker, young_car_idle = v[0 * 4 + 2 + 1], v[0 * 4 + 2 + 0]
-    young_nocar_idle = v[0 * 4 + 0 + 0]
-    assert (young_car_idle == 0).all()
-    assert young_car_worker[2] > young_car_worker[0]
-    assert young_nocar_idle.tolist() == [0.0, 0.5, 1.0]
+    v = segment_values(_state(), seg, w)
+    (car_worker,) = seg.select(stage="young", car=True, worker=True)
+    (car_idle,) = seg.select(stage="young", car=True, worker=False)
+    (nocar_idle,) = seg.select(stage="young", car=False, worker=False)
+    (nocar_worker,) = seg.select(stage="young", car=False, worker=True)
+    assert (v[car_idle] == 0).all()
+    np.testing.assert_allclose(v[car_worker], np.log10(1 + np.array([10.0, 1e4, 1e5])))
+    assert v[nocar_idle].tolist() == [0.0, 0.5, 1.0]
+    np.testing.assert_allclose(v[nocar_worker],
+                               np.log10(1 + np.array([1.0, 10, 100])) + np.array([0.0, 0.5, 1.0]))
 
 
-def test_a_registered_term_enters_the_utility():
-    """Rule: a plugin term with a weight changes place values without touching the core."""
-    @register_term("test_quiet")
-    def quiet(ctx: TermContext) -> np.ndarray:
-        """Quiet (test plugin)."""
-        return ctx.extra["quiet"]
+def test_a_registered_term_enters_the_utility_for_the_households_it_names():
+    """Rule: a plugin term with a weight changes place values without touching the core, for
+    the households its applies_to names only (here: senior renters), and its tenure criterion
+    adds the tenure axis to the segments."""
+    with TERMS.scratch():
+        @register_term("test_quiet", applies_to={"tenure": "renter"})
+        def quiet(ctx: TermContext) -> np.ndarray:
+            """Quiet (test plugin)."""
+            return ctx.extra["quiet"]
 
-    try:
-        ctx_c, ctx_n = _ctx(True), _ctx(False)
-        ctx_c.extra["quiet"] = ctx_n.extra["quiet"] = np.array([0.0, 1.0, 2.0])
-        v = segment_values(ctx_c, ctx_n, {"test_quiet": (0.0, 0.0, 0.0, 2.0)})
-        assert v[12].tolist() == [0.0, 2.0, 4.0] and (v[:12] == 0).all()
-    finally:
-        TERMS.pop("test_quiet")
+        w = {"test_quiet": (0.0, 0.0, 0.0, 2.0)}
+        seg = segments_for(w)
+        assert seg.has("tenure") and seg.n == 32
+        v = segment_values(_state(quiet=np.array([0.0, 1.0, 2.0])), seg, w)
+        hit = seg.mask(stage="senior", tenure="renter")
+        assert (v[hit] == [0.0, 2.0, 4.0]).all() and (v[~hit] == 0).all()
+    assert "test_quiet" not in TERMS
 
 
-def test_unknown_term_weight_is_an_error():
-    """Rule: a weight for a term nobody registered is rejected with the known names."""
-    with pytest.raises(KeyError, match="unknown utility terms"):
-        segment_values(_ctx(True), _ctx(False), {"beach": (1.0, 1.0, 1.0, 1.0)})
+def test_a_term_name_used_twice_is_an_error():
+    """Rule: registering another term under a used name raises, never replaces silently."""
+    with TERMS.scratch(), pytest.raises(RegistryError, match="registered twice"):
+        @register_term("nature")
+        def other_nature(ctx: TermContext) -> np.ndarray:
+            """Not the shipped nature term."""
+            return ctx.nature
+
+
+def test_unknown_term_weight_is_an_error_with_a_suggestion():
+    """Rule: a weight for a term nobody registered is rejected, naming the known terms and
+    the nearest one."""
+    with pytest.raises(KeyError, match="did you mean 'grocer'"):
+        segment_values(_state(), Segments(), {"grocerr": (1.0, 1.0, 1.0, 1.0)})
+    with pytest.raises(ValueError, match="grocerr: no utility term"):
+        RelocationParams(weights={"grocerr": (1.0, 1.0, 1.0, 1.0)})
     assert set(RelocationParams().weights) <= set(TERMS)
 
 

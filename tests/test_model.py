@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import mesa
 import numpy as np
+import pandas as pd
 import pytest
 
+from sim import records
+from sim.conformance import values_with
+from sim.effects import EffectSet
 from sim.model import RegionModel
 from sim.params import Parameters
 from sim.services import KINDS
@@ -95,9 +100,9 @@ def test_closing_a_place_only_grocer_lowers_its_residents_utility(small_run):
     other = np.array([m.world.dist_km[i, has & (np.arange(m.world.n) != i)].min() for i in only])
     place = int(only[np.argmax(other)])
     assert other.max() > m.params.world.intra_place_km
-    before = m.place_values()[:, place]
+    before = values_with(m, EffectSet([], m.world.n))[:, place]
     s.open[(s.kind == g) & (s.place == place)] = False
-    after = m.place_values()[:, place]
+    after = values_with(m, EffectSet([], m.world.n))[:, place]
     assert (after < before).all()
 
 
@@ -137,11 +142,28 @@ def test_a_place_whose_services_improve_gains_in_movers_against_identical_runs()
     assert totals[True][1] > 1.05 * totals[False][1]
 
 
-def test_datacollector_records_every_year(small_run):
-    """Rule: Mesa's DataCollector has one row per year including the start."""
+def test_datacollector_records_every_year_from_the_declared_region_columns(small_run):
+    """Rule: Mesa's DataCollector has one row per year including the start, with the declared
+    region columns, equal to region_year."""
     df = small_run.datacollector.get_model_vars_dataframe()
     assert len(df) == small_run.params.end_year - small_run.params.base_year + 1
+    assert list(df.columns) == records.columns("region")
+    ry = small_run.region_year()
+    assert (df.to_numpy() == ry.to_numpy()).all()
     assert df["population"].iloc[-1] == len(small_run.pop.persons)
+
+
+def test_mesa_batch_run_runs_region_model_to_its_end_year():
+    """Rule: mesa.batch_run can drive RegionModel (it stops at end_year) and reads the
+    declared region columns through the DataCollector."""
+    params = Parameters(scale=0.01, end_year=2023)
+    out = mesa.batch_run(RegionModel, parameters={"params": [params], "seed": [1, 2]},
+                         iterations=1, max_steps=100, number_processes=1,
+                         display_progress=False)
+    df = pd.DataFrame(out)
+    assert set(df["seed"]) == {1, 2}
+    assert set(records.columns("region")) <= set(df.columns)
+    assert df.groupby("seed")["Step"].max().tolist() == [1, 1]  # stopped at 2023
 
 
 def test_population_growth_stays_plausible(small_run):

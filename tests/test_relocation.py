@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim import relocation
-from sim.model import distance_kernels
+from sim.relocation import distance_kernels
 
 
 def _setup(n=7, seed=0):
@@ -45,7 +45,7 @@ def test_draw_matches_exact_logit_probabilities(origin, seg):
     assert chi2 < 30, (chi2, obs / draws, p)  # 6 dof: p(chi2 > 30) < 1e-4
 
 
-def test_draw_is_the_same_with_one_or_two_threads(monkeypatch):
+def test_draw_is_the_same_with_one_or_two_threads():
     """Rule: threading is an implementation detail; the same stream gives the same draws."""
     _dist, kernels, values, vacant = _setup(n=300, seed=2)
     expv = np.zeros((16, kernels.shape[2]), np.float32)
@@ -54,9 +54,8 @@ def test_draw_is_the_same_with_one_or_two_threads(monkeypatch):
     seg = np.random.default_rng(2).integers(0, 16, 5000)
     out = []
     for threads in (1, 2):
-        monkeypatch.setattr(relocation, "THREADS", threads)
         out.append(relocation.draw_destinations(origin, seg, kernels, np.repeat(np.arange(4), 4),
-                                                expv, np.random.default_rng(9)))
+                                                expv, np.random.default_rng(9), threads))
     assert (out[0] == out[1]).all()
 
 

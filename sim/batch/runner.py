@@ -75,11 +75,14 @@ def _need_dask():
 
 
 # --------------------------------------------------------------------------- one run
-def execute(spec: RunSpec) -> pd.DataFrame:
-    """One run: simulate ``spec`` and return its outcomes per year (pure, top-level)."""
+def execute(spec: RunSpec, threads: int | None = None) -> pd.DataFrame:
+    """One run: simulate ``spec`` and return its outcomes per year (pure, top-level).
+
+    ``threads`` is the relocation draw's thread count (results do not depend on it).
+    """
     from ..compare import run_one
 
-    out = run_one(spec.scenario, spec.seed, spec.scale)
+    out = run_one(spec.scenario, spec.seed, spec.scale, threads=threads)
     return outcome_table(out.place_year, spec.keep, spec.places)
 
 
@@ -303,7 +306,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
 def run_batch(res: Resolved, folder: Path, *, workers: int | None = None,
               scheduler: str | None = None, retries: int = 2, progress: bool = False,
               max_in_flight: int | None = None,
-              run: Callable[[RunSpec], pd.DataFrame] = execute) -> BatchResult:
+              run: Callable[..., pd.DataFrame] = execute) -> BatchResult:
     """Run every run of ``res`` not yet in ``folder`` and stream results to it.
 
     Args:
@@ -369,14 +372,11 @@ def run_batch(res: Resolved, folder: Path, *, workers: int | None = None,
                        time.time() - started)
 
 
-def _timed(run: Callable[[RunSpec], pd.DataFrame], spec: RunSpec,
+def _timed(run: Callable[..., pd.DataFrame], spec: RunSpec,
            threads: int) -> tuple[pd.DataFrame, float]:
     """Run on a worker with ``threads`` relocation threads (results do not depend on it)."""
-    from .. import relocation
-
-    relocation.THREADS = threads
     t0 = time.perf_counter()
-    out = run(spec)
+    out = run(spec, threads=threads)
     return out, time.perf_counter() - t0
 
 
@@ -455,8 +455,9 @@ def estimate(res: Resolved, folder: Path | None, workers: int) -> dict:
         if measured:
             per_run, source = float(measured[-1]), "measured in the previous session"
     if per_run is None:
-        from ..model import RegionModel, get_world
+        from ..model import RegionModel
         from ..scenario import parameters
+        from ..world import get_world
         spec = runs[0]
         params = parameters(spec.scenario).with_overrides(scale=spec.scale)
         get_world(params)

@@ -13,6 +13,15 @@ from . import (  # noqa: F401  (registers the kinds)
     remote_work_hub,
     village_school,
 )
-from .base import INITIATIVES, Event, Initiative, InitiativeSettings, register_initiative
+from .base import (
+    INITIATIVES,
+    Ended,
+    Event,
+    Initiative,
+    InitiativeSettings,
+    Volunteers,
+    register_initiative,
+)
 
-__all__ = ["INITIATIVES", "Event", "Initiative", "InitiativeSettings", "register_initiative"]
+__all__ = ["INITIATIVES", "Ended", "Event", "Initiative", "InitiativeSettings", "Volunteers",
+           "register_initiative"]

@@ -6,38 +6,50 @@ An initiative kind is a subclass of :class:`Initiative` registered by name::
     class CoopGrocer(Initiative):
         '''Mechanism and evidence (shown in docs and `landsim validate`).'''
         class Settings(InitiativeSettings):
-            volunteer_hours: float = 500.0
-        def begin(self, model, year): ...      # once, in the start year, per place
-        def each_year(self, model, year): ...  # every active year, per place
+            threshold_factor: float = 0.5
+        def effects(self, view, i, year):     # the active places self.places[i] this year
+            return [ServiceUnit(self.places[i], "grocer", self.settings.threshold_factor)]
+        def check(self, view, i, year):       # optional: places where it fails, and why
+            return {}
 
 The scenario file gives ``kind``, ``start``/``end`` years, a ``target`` (resolved to place
 indices before the run) and ``settings`` (validated by the kind's ``Settings`` model, unknown
-keys rejected). Initiatives act only through the model's documented hooks: service units
-(``model.services.add`` with a ``threshold_factor``), per-place scores (``model.nature``,
-``model.community``, ``model.bus_level``), ``model.service_access_km``,
-``model.value_adjusters``, ``model.housing.dwellings`` and the community's volunteer
-capacity (``model.community_capacity``). They report what happens as :class:`Event` rows.
+keys rejected). An initiative **never writes into the model**: every year it is active it
+declares :mod:`sim.effects` for its active places, and reads the model only through the
+read-only :class:`sim.interventions.InterventionView`. The base class runs the calendar
+(start, end), claims the volunteer hours, fails a place after ``fail_years`` years short of
+them or when :meth:`Initiative.check` says so, and records what happens as :class:`Event`
+rows. When a place's initiative ends or fails it declares nothing more there, so its effects
+vanish by themselves. ``sim.conformance.check_initiative`` proves a kind keeps these rules.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+from ..effects import Effect
+from ..registry import Registry
 
 
 class InitiativeSettings(BaseModel):
     """Settings common to every kind (kinds add their own fields)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     volunteer_hours: float = Field(
         0.0, ge=0.0, description="volunteer hours per year the initiative needs in each place")
     fail_years: int = Field(
         2, ge=1, le=20,
         description="consecutive years without enough volunteers (or viability) before it fails")
+
+    def required_hours(self) -> float:
+        """Volunteer hours a year per place (kinds may derive it from other settings)."""
+        return float(self.volunteer_hours)
 
 
 @dataclass
@@ -52,9 +64,30 @@ class Event:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Ended:
+    """A place's initiative ends (not fails) this year, e.g. because its purpose is met.
+
+    Returned by :meth:`Initiative.check` instead of a failure reason.
+    """
+
+    reason: str
+
+
+class Volunteers(Protocol):
+    """The volunteer capacity the interventions stage lends an initiative for a year."""
+
+    def claim(self, place: int, hours: float) -> bool:
+        """Claim ``hours`` at ``place``; True if they were available (then they are used)."""
+
+
 @dataclass
 class Initiative:
     """One initiative of one kind applied to a set of places.
+
+    Configuration (from the scenario file, never changed by the run): ``name``, ``places``,
+    ``start``, ``end``, ``settings``, ``budget_dkk``. Run state (changed only by the base
+    class; names end in ``_``): ``active_``, ``short_years_``, ``events_``.
 
     Attributes:
         name: Label from the scenario file.
@@ -62,10 +95,10 @@ class Initiative:
         start: First year it acts.
         end: Last year it acts (None = to the end of the run).
         settings: Validated settings of the kind.
-        budget_dkk: Budget from the scenario file (recorded; kinds may use it).
-        active: Per targeted place, whether it is still running.
-        short_years: Per place, consecutive years the volunteers fell short.
-        events: What happened, for reports.
+        budget_dkk: Budget from the scenario file (recorded).
+        active_: Per targeted place, whether it is still running.
+        short_years_: Per place, consecutive years the volunteers fell short.
+        events_: What happened, for reports.
     """
 
     kind: ClassVar[str] = ""
@@ -77,75 +110,96 @@ class Initiative:
     end: int | None
     settings: Any
     budget_dkk: float | None = None
-    active: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
-    short_years: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))
-    events: list[Event] = field(default_factory=list)
+    active_: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    short_years_: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))
+    events_: list[Event] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.places = np.asarray(self.places, np.int64)
-        self.active = np.ones(len(self.places), bool)
-        self.short_years = np.zeros(len(self.places), np.int16)
+        self.active_ = np.ones(len(self.places), bool)
+        self.short_years_ = np.zeros(len(self.places), np.int16)
 
-    # -- called by the model ------------------------------------------------------------
-    def step(self, model, year: int) -> None:
-        """Run the initiative for ``year``: begin, volunteers, the kind's yearly effect."""
-        if year < self.start or (self.end is not None and year > self.end):
-            if self.end is not None and year == self.end + 1:
-                for i, p in enumerate(self.places):
-                    if self.active[i]:
-                        self._event(p, year, "ended", "end year reached")
-                        self.stop(model, i, year)
-                self.active[:] = False
-            return
+    # -- called by the interventions stage ----------------------------------------------
+    def step(self, view: Any, year: int, volunteers: Volunteers) -> list[Effect]:
+        """Effects for ``year``: runs the calendar, the volunteers and the kind's rules."""
+        if year < self.start:
+            return []
+        if self.end is not None and year > self.end:
+            if year == self.end + 1:
+                for i in np.flatnonzero(self.active_):
+                    self._event(self.places[i], year, "ended", "end year reached")
+                self.active_[:] = False
+            return []
         if year == self.start:
-            for i, p in enumerate(self.places):
-                self.begin(model, i, year)
+            for p in self.places:
                 self._event(p, year, "started")
-        hours = self.settings.volunteer_hours
-        for i, p in enumerate(self.places):
-            if not self.active[i]:
-                continue
-            if hours > 0 and not model.community_capacity.claim(int(p), hours):
-                self.short_years[i] += 1
-                if self.short_years[i] >= self.settings.fail_years:
-                    self.fail(model, i, year, "volunteer capacity ran out "
-                              f"({self.short_years[i]} years short of {hours:.0f} hours)")
-                    continue
+        hours = self.settings.required_hours()
+        for i in np.flatnonzero(self.active_):
+            if hours > 0 and not volunteers.claim(int(self.places[i]), hours):
+                self.short_years_[i] += 1
+                if self.short_years_[i] >= self.settings.fail_years:
+                    self._fail(i, year, "volunteer capacity ran out "
+                               f"({self.short_years_[i]} years short of {hours:.0f} hours)")
             else:
-                self.short_years[i] = 0
-            self.each_year(model, i, year)
+                self.short_years_[i] = 0
+        active = np.flatnonzero(self.active_)
+        if len(active):
+            for i, outcome in self.check(view, active, year).items():
+                if isinstance(outcome, Ended):
+                    self.active_[int(i)] = False
+                    self._event(self.places[int(i)], year, "ended", outcome.reason)
+                else:
+                    self._fail(int(i), year, str(outcome))
+            active = np.flatnonzero(self.active_)
+        return list(self.effects(view, active, year)) if len(active) else []
 
-    def fail(self, model, i: int, year: int, reason: str) -> None:
-        """Stop the initiative in place ``i`` and record why."""
-        self.active[i] = False
+    def _fail(self, i: int, year: int, reason: str) -> None:
+        self.active_[i] = False
         self._event(self.places[i], year, "failed", reason)
-        self.stop(model, i, year)
 
     def _event(self, place: int, year: int, event: str, reason: str = "") -> None:
-        self.events.append(Event(self.kind, self.name, int(place), year, event, reason))
+        self.events_.append(Event(self.kind, self.name, int(place), year, event, reason))
 
-    # -- what kinds implement ---------------------------------------------------------------
-    def begin(self, model, i: int, year: int) -> None:
-        """Set the initiative up in place ``i`` (start year)."""
+    def record(self, i: int, year: int, event: str, reason: str = "") -> None:
+        """Record a kind-specific event (e.g. ``built``) for targeted place ``i``."""
+        self._event(self.places[i], year, event, reason)
 
-    def each_year(self, model, i: int, year: int) -> None:
-        """Yearly effect in place ``i`` while active."""
+    # -- what kinds implement -------------------------------------------------------------
+    def effects(self, view: Any, i: np.ndarray, year: int) -> list[Effect]:
+        """Effects on the active places ``self.places[i]`` in ``year``.
 
-    def stop(self, model, i: int, year: int) -> None:
-        """Undo or wind down the effect in place ``i`` (failure or end)."""
+        Args:
+            view: Read-only view of the model (:class:`sim.interventions.InterventionView`).
+            i: Indices into ``self.places`` of the places where it is active this year.
+            year: The year simulated.
+        """
+        return []
+
+    def check(self, view: Any, i: np.ndarray, year: int) -> Mapping[int, str | Ended]:
+        """Places (indices into ``self.places``) where it stops this year.
+
+        The value is the reason it failed, or an :class:`Ended` if it ends by design.
+        """
+        return {}
 
 
-INITIATIVES: dict[str, type[Initiative]] = {}
+INITIATIVES: Registry[type[Initiative]] = Registry("initiative kind", "landsim.initiatives")
 
 
 def register_initiative(name: str):
-    """Class decorator registering an initiative kind under ``name``."""
+    """Class decorator registering an initiative kind under ``name``.
+
+    Raises:
+        TypeError: If the class is not an :class:`Initiative`.
+        sim.registry.RegistryError: If ``name`` is already another kind.
+    """
 
     def deco(cls: type[Initiative]) -> type[Initiative]:
-        if not issubclass(cls, Initiative):
-            raise TypeError(f"{cls.__name__} must subclass sim.initiatives.Initiative")
+        if not (isinstance(cls, type) and issubclass(cls, Initiative)):
+            raise TypeError(f"{getattr(cls, '__name__', cls)} must subclass "
+                            "sim.initiatives.Initiative")
         cls.kind = name
-        INITIATIVES[name] = cls
+        INITIATIVES.register(name, cls)
         return cls
 
     return deco

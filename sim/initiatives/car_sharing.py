@@ -2,12 +2,14 @@
 
 **Mechanism.** A car-sharing association keeps a few cars that members book by the hour.
 Households without a car of their own in the targeted places then reach jobs, shops and
-services almost as car households do, for part of their trips. The model applies this as a
-value adjuster: for every car-less segment ``s`` (car bit 0) and targeted place ``j``::
+services almost as car households do, for part of their trips. The initiative declares a
+car-access effect (:class:`sim.effects.CarAccess`): for every car-less segment ``s`` and
+targeted place ``j``::
 
-    V[s, j] += access_share * max(V[s + 2, j] - V[s, j], 0)
+    V[s, j] += access_share * max(V[s', j] - V[s, j], 0)
 
-where ``s + 2`` is the same stage and worker status with a car. Only the car advantage is
+where ``s'`` is the same segment with a car (two car-sharing schemes in one place: the
+larger share counts). Only the car advantage is
 shared (where the bus already makes a place better without a car, nothing is taken away), and
 households with a car are unaffected. ``cars`` and ``members`` are recorded for reports; the
 access share does not depend on them (assumption: the fleet is sized to its members).
@@ -25,11 +27,8 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
+from ..effects import CarAccess, Effect
 from .base import Initiative, InitiativeSettings, register_initiative
-
-#: Segments without a car (stage * 4 + worker) and the same segments with a car.
-CARLESS = np.array([stage * 4 + worker for stage in range(4) for worker in (0, 1)])
-WITH_CAR = CARLESS + 2
 
 
 class CarSharingSettings(InitiativeSettings):
@@ -52,29 +51,6 @@ class CarSharing(Initiative):
 
     Settings = CarSharingSettings
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.on = np.zeros(len(self.places), bool)
-
-    def adjust(self, model, values: np.ndarray) -> np.ndarray:
-        """Value adjuster: raise car-less segments towards car segments in active places."""
-        cols = np.unique(self.places[self.on])
-        if len(cols) == 0:
-            return values
-        out = values.copy()
-        rows_nocar = np.ix_(CARLESS, cols)
-        gap = np.maximum(values[np.ix_(WITH_CAR, cols)] - values[rows_nocar], 0.0)
-        out[rows_nocar] += self.settings.access_share * gap
-        return out
-
-    def begin(self, model, i: int, year: int) -> None:
-        """Switch the adjuster on for place ``i``."""
-        self.on[i] = True
-        if self.adjust not in model.value_adjusters:
-            model.value_adjusters.append(self.adjust)
-
-    def stop(self, model, i: int, year: int) -> None:
-        """Switch place ``i`` off; drop the adjuster when no place is left."""
-        self.on[i] = False
-        if not self.on.any() and self.adjust in model.value_adjusters:
-            model.value_adjusters.remove(self.adjust)
+    def effects(self, view, i: np.ndarray, year: int) -> list[Effect]:
+        """Car-less households gain ``access_share`` of the car advantage in the places."""
+        return [CarAccess(places=self.places[i], share=self.settings.access_share)]

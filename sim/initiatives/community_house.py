@@ -2,11 +2,11 @@
 
 **Mechanism.** A village hall with active associations makes the place a better place to
 live and keeps volunteering alive. While it runs, the place's community score
-(``model.community``, standardised: community facilities per inhabitant) is raised by
-``community_gain`` standard-score units, valued by every segment through the community
-weight; ``stop`` takes the gain back. It also renews volunteer capacity: every active year
-the fatigue of the place's volunteers (``model.community_capacity.fatigue``, 0..0.9) falls
-by ``fatigue_relief`` (not below 0), so other initiatives of the place last longer.
+(standardised: community facilities per inhabitant) is raised by ``community_gain``
+standard-score units (:class:`sim.effects.ScoreBoost`), valued by every segment through the
+community weight. It also renews volunteer capacity: every active year the fatigue of the
+place's volunteers (0..0.9) falls by ``fatigue_relief`` at the next renewal (not below 0;
+:class:`sim.effects.VolunteerRelief`), so other initiatives of the place last longer.
 
 **Evidence.** No figure in ``data/calibration_figures.csv`` measures it yet; TV Syd (2018)
 reports that citizen shops create cohesion ("Borgerbutikker skaber sammenhængskraft") in
@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
+from ..effects import Effect, ScoreBoost, VolunteerRelief
 from .base import Initiative, InitiativeSettings, register_initiative
 
 
@@ -41,23 +42,8 @@ class CommunityHouse(Initiative):
 
     Settings = CommunityHouseSettings
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.added = np.zeros(len(self.places))
-
-    def begin(self, model, i: int, year: int) -> None:
-        """Raise the community score of place ``i``."""
-        p = int(self.places[i])
-        self.added[i] = self.settings.community_gain
-        model.community[p] += self.added[i]
-
-    def each_year(self, model, i: int, year: int) -> None:
-        """Relieve the volunteers' fatigue in place ``i``."""
-        cc = model.community_capacity
-        p = int(self.places[i])
-        cc.fatigue[p] = max(cc.fatigue[p] - self.settings.fatigue_relief, 0.0)
-
-    def stop(self, model, i: int, year: int) -> None:
-        """Take the community gain back."""
-        model.community[int(self.places[i])] -= self.added[i]
-        self.added[i] = 0.0
+    def effects(self, view, i: np.ndarray, year: int) -> list[Effect]:
+        """Community score plus the gain; the volunteers' fatigue relieved."""
+        places = self.places[i]
+        return [ScoreBoost(places=places, score="community", delta=self.settings.community_gain),
+                VolunteerRelief(places=places, amount=self.settings.fatigue_relief)]

@@ -25,10 +25,9 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from ..services import KINDS
+from ..effects import Effect, ServiceUnit
 from .base import Initiative, InitiativeSettings, register_initiative
 
-GROCER = KINDS.index("grocer")
 TYPE_FACTOR = {"A": 0.7, "B": 0.5, "C": 0.35}
 TYPE_HOURS = {"A": 200.0, "B": 800.0, "C": 2500.0}
 
@@ -45,6 +44,16 @@ class CoopGrocerSettings(InitiativeSettings):
         None, ge=0.0, description="volunteer hours a year (default by type: A 200, B 800, "
         "C 2,500)")
 
+    def factor(self) -> float:
+        """The shop's threshold factor (the setting, else the type's default)."""
+        return self.threshold_factor if self.threshold_factor is not None else \
+            TYPE_FACTOR[self.type]
+
+    def required_hours(self) -> float:
+        """Volunteer hours a year (the setting, else the type's default)."""
+        return self.volunteer_hours if self.volunteer_hours is not None else \
+            TYPE_HOURS[self.type]
+
 
 @register_initiative("coop_grocer")
 class CoopGrocer(Initiative):
@@ -52,35 +61,18 @@ class CoopGrocer(Initiative):
 
     Settings = CoopGrocerSettings
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        s = self.settings
-        self.factor = s.threshold_factor if s.threshold_factor is not None else \
-            TYPE_FACTOR[s.type]
-        if s.volunteer_hours is None:
-            self.settings = s.model_copy(update={"volunteer_hours": TYPE_HOURS[s.type]})
-        self.unit = np.full(len(self.places), -1, np.int64)
+    def effects(self, view, i: np.ndarray, year: int) -> list[Effect]:
+        """Hold a grocer open in the places, viable on the coop's threshold factor."""
+        return [ServiceUnit(places=self.places[i], kind="grocer",
+                            factor=self.settings.factor())]
 
-    def begin(self, model, i: int, year: int) -> None:
-        """Open a coop shop, or take over the village's open grocer."""
-        sv = model.services
-        place = int(self.places[i])
-        mine = np.flatnonzero(sv.open & (sv.kind == GROCER) & (sv.place == place))
-        if len(mine):
-            self.unit[i] = mine[0]
-            sv.threshold_factor[mine[0]] = self.factor
-            sv.below[mine[0]] = 0
-        else:
-            self.unit[i] = sv.add(GROCER, np.array([place]), "initiative", year, self.factor)[0]
-
-    def each_year(self, model, i: int, year: int) -> None:
-        """Fail when the shop has closed for lack of customers."""
-        u = self.unit[i]
-        if u >= 0 and not model.services.open[u]:
-            self.fail(model, i, year, "turnover too low: catchment "
-                      f"{model.services.catchment[u]:.0f} under the coop threshold for "
-                      f"{model.params.services.closure_years}+ years")
-
-    def stop(self, model, i: int, year: int) -> None:
-        """Close the shop if it is still open (volunteers gone or end year)."""
-        model.services.close(int(self.unit[i]), year)
+    def check(self, view, i: np.ndarray, year: int) -> dict[int, str]:
+        """Fail where the shop has closed for lack of customers."""
+        out = {}
+        for j in i:
+            unit = view.unit(int(self.places[j]), "grocer")
+            if unit.row >= 0 and not unit.open:
+                out[int(j)] = (f"turnover too low: catchment {unit.catchment:.0f} under the "
+                               f"coop threshold for {view.params.services.closure_years}+ "
+                               "years")
+        return out

@@ -3,8 +3,8 @@
 **Mechanism.** A clinic that visits the place on fixed days, or a village health post with
 video consultations, brings a doctor within reach without a practice in the place. While it
 runs, the place's distance to a doctor counts as at most ``access_km``
-(``model.service_access_km[place, doctor]``; the distance used is the smaller of this and
-the nearest open practice); ``stop`` restores the previous access (none: infinite). Only the
+(:class:`sim.effects.ServiceReach`; the distance used is the smallest of this, any other
+declared reach and the nearest open practice). Only the
 doctor distance changes; by the default weights it matters most to seniors (0.4) and a
 little to families and adults (0.1). The practices' catchments are not changed.
 
@@ -18,10 +18,8 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from ..services import KINDS
+from ..effects import Effect, ServiceReach
 from .base import Initiative, InitiativeSettings, register_initiative
-
-DOCTOR = KINDS.index("doctor")
 
 
 class HealthOutreachSettings(InitiativeSettings):
@@ -38,17 +36,6 @@ class HealthOutreach(Initiative):
 
     Settings = HealthOutreachSettings
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.previous = np.full(len(self.places), np.inf)
-
-    def begin(self, model, i: int, year: int) -> None:
-        """Give place ``i`` doctor access within ``access_km``."""
-        p = int(self.places[i])
-        acc = model.service_access_km
-        self.previous[i] = acc[p, DOCTOR]
-        acc[p, DOCTOR] = min(float(acc[p, DOCTOR]), self.settings.access_km)
-
-    def stop(self, model, i: int, year: int) -> None:
-        """Restore the previous doctor access of place ``i``."""
-        model.service_access_km[int(self.places[i]), DOCTOR] = self.previous[i]
+    def effects(self, view, i: np.ndarray, year: int) -> list[Effect]:
+        """A doctor counts as reachable within ``access_km`` of the places."""
+        return [ServiceReach(places=self.places[i], kind="doctor", km=self.settings.access_km)]

@@ -1,10 +1,10 @@
 """Nature project: restoration, trails and nature tourism.
 
 **Mechanism.** Rewetting, a nature park, trails and shelters make the surroundings more
-attractive to live in. From the start year the place's nature score (``model.nature``,
-standardised openness of its parish) is raised by ``nature_gain`` standard-score units,
-valued by every segment through the nature weight (young 0.1, others 0.3 by default);
-``stop`` takes the gain back. Visitors' spending is not modelled.
+attractive to live in. While it runs, the place's nature score (standardised openness of its
+parish) is raised by ``nature_gain`` standard-score units (:class:`sim.effects.ScoreBoost`;
+boosts add up), valued by every segment through the nature weight. Visitors' spending is not
+modelled.
 
 **Evidence** (``data/calibration_figures.csv``): 35% of Danes can to a high or very high
 degree imagine living in the countryside (Bolius, c. 2020), a latent demand that nature
@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
+from ..effects import Effect, ScoreBoost
 from .base import Initiative, InitiativeSettings, register_initiative
 
 
@@ -36,16 +37,6 @@ class NatureProject(Initiative):
 
     Settings = NatureProjectSettings
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.added = np.zeros(len(self.places))
-
-    def begin(self, model, i: int, year: int) -> None:
-        """Raise the nature score of place ``i``."""
-        self.added[i] = self.settings.nature_gain
-        model.nature[int(self.places[i])] += self.added[i]
-
-    def stop(self, model, i: int, year: int) -> None:
-        """Take the nature gain back."""
-        model.nature[int(self.places[i])] -= self.added[i]
-        self.added[i] = 0.0
+    def effects(self, view, i: np.ndarray, year: int) -> list[Effect]:
+        """Nature score of the places plus the gain."""
+        return [ScoreBoost(places=self.places[i], score="nature", delta=self.settings.nature_gain)]

@@ -4,8 +4,9 @@
 its workers work there ``days`` days a week. With the commute spread over fewer trips, a
 longer one becomes acceptable (assumption, as in the ``remote_work`` trend): job access is
 counted within ``30 / (1 - f)`` minutes by car and ``45 / (1 - f)`` by bus instead of 30 and
-45, with ``f = remote_share * days / 5`` (the divisor floored at 0.2). A value adjuster adds,
-for worker segments in the targeted places::
+45, with ``f = remote_share * days / 5`` (the divisor floored at 0.2). A value shift
+(:class:`sim.effects.ValueShift`; shifts add up) adds, for worker segments in the targeted
+places::
 
     weight_job_access[stage] * (log10(1 + jobs within the longer time) - log10(1 + jobs now))
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
+from ..effects import Effect, ValueShift
 from ..trends import job_access_gain
 from .base import Initiative, InitiativeSettings, register_initiative
 
@@ -40,14 +42,14 @@ class RemoteWorkHubSettings(InitiativeSettings):
         "bookings, upkeep)")
 
 
-def hub_job_access_gain(model, remote_share: float, days: float) -> np.ndarray:
-    """Weighted job-access gain per segment and place, shape (16, n_places).
+def hub_job_access_gain(view, remote_share: float, days: float) -> np.ndarray:
+    """Weighted job-access gain per segment and place, shape (n_segments, n_places).
 
     The commute budget stretches by ``1 / (1 - remote_share * days / 5)`` for car (30 min) and
     bus (45 min) workers alike (:func:`sim.trends.job_access_gain`).
     """
     stretch = 1.0 / max(1.0 - remote_share * days / 5.0, 0.2)
-    return job_access_gain(model, 30.0 * stretch, 45.0 * stretch)
+    return job_access_gain(view, 30.0 * stretch, 45.0 * stretch)
 
 
 @register_initiative("remote_work_hub")
@@ -58,29 +60,11 @@ class RemoteWorkHub(Initiative):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.on = np.zeros(len(self.places), bool)
-        self.gain: np.ndarray | None = None
+        self.gain_: np.ndarray | None = None
 
-    def adjust(self, model, values: np.ndarray) -> np.ndarray:
-        """Value adjuster: add the job-access gain of worker segments in active places."""
-        cols = np.unique(self.places[self.on])
-        if len(cols) == 0 or self.gain is None:
-            return values
-        out = values.copy()
-        out[:, cols] += self.gain[:, cols]
-        return out
-
-    def begin(self, model, i: int, year: int) -> None:
-        """Compute the gains (once) and switch the adjuster on for place ``i``."""
-        if self.gain is None:
-            self.gain = hub_job_access_gain(model, self.settings.remote_share,
-                                            self.settings.days)
-        self.on[i] = True
-        if self.adjust not in model.value_adjusters:
-            model.value_adjusters.append(self.adjust)
-
-    def stop(self, model, i: int, year: int) -> None:
-        """Switch place ``i`` off; drop the adjuster when no place is left."""
-        self.on[i] = False
-        if not self.on.any() and self.adjust in model.value_adjusters:
-            model.value_adjusters.remove(self.adjust)
+    def effects(self, view, i: np.ndarray, year: int) -> list[Effect]:
+        """The job-access gain of worker segments in the places (computed once)."""
+        if self.gain_ is None:
+            self.gain_ = hub_job_access_gain(view, self.settings.remote_share,
+                                             self.settings.days)
+        return [ValueShift(places=self.places[i], delta=self.gain_)]

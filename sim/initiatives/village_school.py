@@ -21,10 +21,11 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from ..services import KINDS
+from ..effects import Effect, ServiceUnit
+from ..params import SERVICE_KINDS
 from .base import Initiative, InitiativeSettings, register_initiative
 
-SCHOOL = KINDS.index("school")
+SCHOOL = SERVICE_KINDS.index("school")
 
 
 class VillageSchoolSettings(InitiativeSettings):
@@ -43,36 +44,20 @@ class VillageSchool(Initiative):
 
     Settings = VillageSchoolSettings
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.unit = np.full(len(self.places), -1, np.int64)
+    def effects(self, view, i: np.ndarray, year: int) -> list[Effect]:
+        """Hold a school open in the places, viable on the lowered threshold."""
+        return [ServiceUnit(places=self.places[i], kind="school",
+                            factor=self.settings.threshold_factor)]
 
-    def begin(self, model, i: int, year: int) -> None:
-        """Open a school, or take over the village's open school."""
-        sv = model.services
-        place = int(self.places[i])
-        mine = np.flatnonzero(sv.open & (sv.kind == SCHOOL) & (sv.place == place))
-        factor = self.settings.threshold_factor
-        if len(mine):
-            self.unit[i] = mine[0]
-            sv.threshold_factor[mine[0]] = factor
-            sv.below[mine[0]] = 0
-        else:
-            self.unit[i] = sv.add(SCHOOL, np.array([place]), "initiative", year, factor)[0]
-
-    def each_year(self, model, i: int, year: int) -> None:
-        """Fail when the pupils have stayed under the lowered threshold for the closure years."""
-        u = self.unit[i]
-        sv = model.services
-        if u < 0:
-            return
-        years = model.params.services.closure_years
-        if not sv.open[u] or sv.below[u] >= years:
-            need = model.params.services.viability_threshold[SCHOOL] * sv.threshold_factor[u]
-            self.fail(model, i, year, f"too few pupils: catchment {sv.catchment[u]:.0f} "
-                      f"pupils aged 6-15 under the school's threshold of {need:.0f} for "
-                      f"{years}+ years")
-
-    def stop(self, model, i: int, year: int) -> None:
-        """Close the school if it is still open (pupils or volunteers gone, or end year)."""
-        model.services.close(int(self.unit[i]), year)
+    def check(self, view, i: np.ndarray, year: int) -> dict[int, str]:
+        """Fail where the pupils have stayed under the lowered threshold for the closure years."""
+        years = view.params.services.closure_years
+        out = {}
+        for j in i:
+            unit = view.unit(int(self.places[j]), "school")
+            if unit.row >= 0 and (not unit.open or unit.below >= years):
+                need = view.params.services.viability_threshold[SCHOOL] * unit.threshold_factor
+                out[int(j)] = (f"too few pupils: catchment {unit.catchment:.0f} pupils aged "
+                               f"6-15 under the school's threshold of {need:.0f} for "
+                               f"{years}+ years")
+        return out

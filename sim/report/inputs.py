@@ -17,6 +17,8 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
+from .. import records
+
 #: Files of a comparison folder the report reads, with the columns it needs.
 REQUIRED: dict[str, tuple[str, ...]] = {
     "difference_place.parquet": ("year", "place_id", "targeted", "mean_diff", "ci_low",
@@ -28,9 +30,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
                                 "ci_low", "ci_high", "n", "note"),
     "initiative_events.parquet": ("kind", "place_id", "year", "event", "reason", "seed"),
     "services_targeted.parquet": ("year", "baseline_grocer_open", "scenario_grocer_open"),
-    "place_year_seeds.parquet": ("arm", "seed", "year", "place_id", "population", "age_0_17",
-                                 "age_18_29", "age_30_64", "age_65_plus", "grocer_open",
-                                 "school_open", "doctor_open", "pharmacy_open", "grocer_km"),
+    "place_year_seeds.parquet": tuple(records.seed_columns()),
     "places.parquet": ("place_id", "name", "kind", "parish_name", "municipality", "lat", "lon",
                        "population", "estimated"),
     "similar_places.parquet": ("ref_place_id", "rank", "place_id", "note"),

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .. import records
 from ..data import data_dir
 from ..places import SIZE_CLASSES, settlement_class
 from . import figures
 from .captions import direction_key
 from .i18n import AGE_LABELS, SERVICE_LABELS, SIZE_CLASS_LABELS, number, percent, text
 
-AGES = ("age_0_17", "age_18_29", "age_30_64", "age_65_plus")
+AGES = records.AGE_LABELS
 #: Size classes counted as "open countryside and towns under 2,000" (age structure).
 RURAL_CLASSES = (0, 1, 2, 3)
 #: Size classes comparable with Statistics Denmark's "rural districts and villages < 500".
