@@ -110,6 +110,22 @@ def _fingerprint(model: RegionModel) -> str:
     return h.hexdigest()
 
 
+def _effects_digest(effects: EffectSet) -> str:
+    """Hash of the declared effects (types, fields and array values) of one year."""
+    h = hashlib.sha256()
+    for e in effects.effects:
+        h.update(type(e).__name__.encode())
+        for key, value in sorted(vars(e).items()):
+            h.update(key.encode())
+            if isinstance(value, np.ndarray):
+                h.update(np.ascontiguousarray(value).tobytes())
+            elif callable(value):
+                h.update(getattr(value, "__qualname__", "?").encode())
+            else:
+                h.update(repr(value).encode())
+    return h.hexdigest()
+
+
 def _village(model: RegionModel) -> int:
     """A town of 300-1,500 inhabitants (data) without a grocer: most kinds apply there."""
     pl = model.world.places
@@ -163,8 +179,10 @@ def check_initiative(kind: str | type[Initiative], settings: Mapping[str, Any] |
     for _ in range(2):
         m = RegionModel(params, seed=seed)
         m.with_interventions([make(name, place, 2022, 2023, settings)])
+        declared_log = []
         for _ in range(params.end_year - params.base_year):
             m.step()
+            declared_log.append(_effects_digest(m.last_effects))
             if m.year >= 2024:
                 base = state_with(m, EffectSet([], m.world.n))
                 for attr in ("service_km", "bus_level", "nature", "community"):
@@ -176,7 +194,9 @@ def check_initiative(kind: str | type[Initiative], settings: Mapping[str, Any] |
                     _fail(name, "no trace", f"utility changes remain in {m.year}")
                 if m.services.held:
                     _fail(name, "no trace", f"service units still held in {m.year}")
-        runs.append((m.place_year(), m.initiative_events()))
+        runs.append((m.place_year(), m.initiative_events(), declared_log))
+    if runs[0][2] != runs[1][2]:
+        _fail(name, "deterministic", "two runs with the same seed declare different effects")
     if not (runs[0][0].equals(runs[1][0]) and runs[0][1].equals(runs[1][1])):
         _fail(name, "deterministic", "two runs with the same seed differ")
 

@@ -36,7 +36,7 @@ from .params import Parameters
 from .place_state import JobAccess, PlaceState, build_place_state, place_values
 from .population import synthesize
 from .records import Recorder, YearRecord, datacollector_reporters
-from .relocation import Relocation
+from .relocation import RULES
 from .rng import Streams
 from .services import initial_services
 from .utility import segments_for
@@ -79,7 +79,7 @@ class RegionModel(mesa.Model):
         self.housing = Housing.initial(np.bincount(self.pop.households.place, minlength=n),
                                        p.housing, self.streams.get("housing"))
         self.segments = segments_for(p.relocation.weights)
-        self.relocation = Relocation(self.world, p, self.segments, threads)
+        self.relocation = RULES[p.relocation.rule](self.world, p, self.segments, threads)
         self.access = JobAccess(car30=self.jobs.within(self.world, 30),
                                 bus45=self.jobs.within(self.world, 45, by_bus=True))
         self.net_migration_rate = self._net_migration_rate()

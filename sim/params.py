@@ -212,6 +212,20 @@ class RelocationParams(_Strict):
         3, ge=1, le=10,
         description="assumption: rounds of re-choice for movers whose dwelling was taken."
     )
+    rule: str = Field(
+        "standard",
+        description="run setting: the relocation rule (sim.relocation.RULES; 'standard' is "
+        "the rule described here; plugins register others).")
+
+    @field_validator("rule")
+    @classmethod
+    def _registered_rule(cls, rule: str) -> str:
+        from .relocation import RULES  # the registered rules (plugins included)
+
+        if rule not in RULES:
+            raise ValueError(f"no relocation rule {rule!r}; registered: "
+                             f"{', '.join(sorted(RULES))}")
+        return rule
 
     @field_validator("weights")
     @classmethod

@@ -107,5 +107,6 @@ class Registry(Mapping[str, T], Generic[T]):
 
 
 def _qualname(obj: object) -> str:
-    target = getattr(obj, "func", obj)  # utility terms wrap their function
+    # utility terms and report figures wrap their function
+    target = getattr(obj, "func", None) or getattr(obj, "make", None) or obj
     return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"

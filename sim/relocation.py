@@ -34,6 +34,7 @@ from .household import Population, stage_of
 from .jobs import Jobs
 from .migration import MigrationResult
 from .params import STAGES, Parameters
+from .registry import Registry
 from .rng import Streams
 from .segments import Segments
 from .world import World
@@ -317,6 +318,12 @@ class RelocationResult:
 class Relocation:
     """The relocation stage: who moves, where to, vacancies, new jobs, the unhoused.
 
+    This is the ``standard`` rule (:data:`RULES`). A research group changes the rule by
+    subclassing it, overriding a method (:meth:`move_probability` for who moves,
+    :meth:`destination_values` for how places are valued) and registering the subclass
+    with :func:`register_rule`; ``relocation.rule = "name"`` in a parameter or scenario file
+    selects it.
+
     Args:
         world: Geography.
         params: The run's parameters (relocation and world parts are used).
@@ -360,10 +367,9 @@ class Relocation:
         stage = stage_of(mig.head_age, np.bincount(pp.hh[pp.age < 18], minlength=len(hh)))
         worker = np.bincount(pp.hh[pp.employed], minlength=len(hh)) > 0
         seg = self.segments.of(stage=stage, car=hh.car, worker=worker, tenure=hh.renter)
+        values = self.destination_values(values, pop)
         logsum = logsums(values, dwellings)
-        pm = move_probability(stage, values[seg, hh.place], logsum[seg],
-                              np.asarray(p.relocation.move_rate),
-                              p.relocation.dissatisfaction_gain)
+        pm = self.move_probability(stage, values[seg, hh.place], logsum[seg], hh.years)
         decide = hh.housed & (streams.uniform(draws.MOVE_DECISION, hh.key, year) < pm)
         choosers = np.flatnonzero(decide | (~hh.housed & ~gone))
         origin = np.where(incoming[choosers], -1, hh.place[choosers]).astype(np.int64)
@@ -416,6 +422,46 @@ class Relocation:
             immigrants=arrived, extra_emigrants=extra,
             applicants=np.bincount(alloc.first_choice[alloc.first_choice >= 0], minlength=n),
             vacant_before=vacant, moves=stats)
+
+    # -- the rule's parts a subclass may change --------------------------------------------
+    def move_probability(self, stage: np.ndarray, v_home: np.ndarray, logsum: np.ndarray,
+                         years: np.ndarray) -> np.ndarray:
+        """Yearly moving probability of each household (used for the housed ones).
+
+        Args:
+            stage: Life stage per household.
+            v_home: Utility of its current place for its segment.
+            logsum: Logsum of its segment over the region's dwellings.
+            years: Years at the current address.
+        """
+        r = self.params.relocation
+        return move_probability(stage, v_home, logsum, np.asarray(r.move_rate),
+                                r.dissatisfaction_gain)
+
+    def destination_values(self, values: np.ndarray, pop: Population) -> np.ndarray:
+        """The utilities (segments x places) the choices use (standard: the place values)."""
+        return values
+
+
+#: Relocation rules by name; ``relocation.rule`` selects one (entry-point group
+#: ``landsim.relocation_rules``).
+RULES: Registry[type[Relocation]] = Registry("relocation rule", "landsim.relocation_rules")
+
+
+def register_rule(name: str):
+    """Class decorator registering a :class:`Relocation` subclass as a relocation rule."""
+
+    def deco(cls: type[Relocation]) -> type[Relocation]:
+        if not (isinstance(cls, type) and issubclass(cls, Relocation)):
+            raise TypeError(f"{getattr(cls, '__name__', cls)} must subclass "
+                            "sim.relocation.Relocation")
+        RULES.register(name, cls)
+        return cls
+
+    return deco
+
+
+register_rule("standard")(Relocation)
 
 
 def settle_unhoused(pop: Population, incoming: np.ndarray, gone: np.ndarray,

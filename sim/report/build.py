@@ -76,9 +76,7 @@ def render(comps: list[inputs.Comparison], lang: str, progress: bool = False) ->
     places = first.table("places").sort_values("place_id").reset_index(drop=True)
     ov = overview.Overview(base, places, lang)
     ref = overview.grocer_reference()
-    loss, _ = ov.service_loss()
-    region_figures = [ov.size_classes(), ov.change_map(), loss, ov.age_structure(),
-                      ov.grocer_access(ref)]
+    region_figures = overview.region_figures(ov)
     done("overview")
     sections = []
     for j, comp in enumerate(comps):

@@ -413,6 +413,20 @@ def text(key: str, lang: str, **values: object) -> str:
     return s.format(**values) if values else s
 
 
+def add_strings(strings: dict[str, dict[str, str]]) -> None:
+    """Add strings of a plugin (e.g. a new figure): every key in every language, no clash.
+
+    Raises:
+        ValueError: A key exists already with other text, or lacks a language.
+    """
+    for key, by_lang in strings.items():
+        if any(not by_lang.get(lang) for lang in LANGUAGES):
+            raise ValueError(f"report string {key!r} needs text in {', '.join(LANGUAGES)}")
+        if key in STRINGS and STRINGS[key] != by_lang:
+            raise ValueError(f"report string {key!r} exists already; choose another key")
+        STRINGS[key] = dict(by_lang)
+
+
 def missing() -> list[str]:
     """Keys without a non-empty string in every language (should be empty)."""
     return [k for k, v in STRINGS.items() if any(not v.get(lang) for lang in LANGUAGES)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ import pandas as pd
 from .. import records
 from ..data import data_dir
 from ..places import SIZE_CLASSES, settlement_class
+from ..registry import Registry
 from . import figures
 from .captions import direction_key
 from .i18n import AGE_LABELS, SERVICE_LABELS, SIZE_CLASS_LABELS, number, percent, text
@@ -49,6 +51,41 @@ class Figure:
     note: str = ""
     table: list[dict] | None = None
     table_caption: str = ""
+
+
+@dataclass(frozen=True)
+class RegionFigure:
+    """A registered figure of the report's region overview.
+
+    Attributes:
+        name: Registered name.
+        order: Position on the page (smaller first; shipped figures use 10, 20, ... 50).
+        make: ``make(overview) -> Figure`` (the :class:`Overview` holds the baseline runs).
+    """
+
+    name: str
+    order: int
+    make: Callable[[Overview], Figure]
+
+
+#: The region overview's figures; plugins add theirs (entry-point group
+#: ``landsim.report_figures``).
+FIGURES: Registry[RegionFigure] = Registry("report figure", "landsim.report_figures")
+
+
+def register_figure(name: str, order: int = 100) -> Callable:
+    """Decorator registering ``make(overview) -> Figure`` as a region-overview figure."""
+
+    def deco(make: Callable[[Overview], Figure]) -> Callable[[Overview], Figure]:
+        FIGURES.register(name, RegionFigure(name, order, make))
+        return make
+
+    return deco
+
+
+def region_figures(ov: Overview) -> list[Figure]:
+    """Every registered region figure for ``ov``, in page order."""
+    return [f.make(ov) for f in sorted(FIGURES.values(), key=lambda f: (f.order, f.name))]
 
 
 @dataclass
@@ -303,3 +340,10 @@ class Overview:
         return Figure("grocer", text("dist_h", lang), image, text("dist_alt", lang,
                       start=self.start, end=self.end, cap=cap), cap,
                       figures.csv_uri(table, lang), "share_over_5km_from_grocer.csv")
+
+
+register_figure("size_classes", 10)(Overview.size_classes)
+register_figure("change_map", 20)(Overview.change_map)
+register_figure("service_loss", 30)(lambda ov: ov.service_loss()[0])
+register_figure("age_structure", 40)(Overview.age_structure)
+register_figure("grocer_access", 50)(lambda ov: ov.grocer_access(grocer_reference()))
