@@ -341,10 +341,3 @@ def choose_workplaces(cdf: np.ndarray, home: np.ndarray,
         return np.zeros(0, np.int32)
     return _sample_rows(cdf, home, rng, flat).astype(np.int32)
 
-
-def summary(pop: Population, world: World) -> pd.DataFrame:
-    """Persons and households per place (for checks)."""
-    return pd.DataFrame({
-        "persons": pop.place_persons(world.n),
-        "households": np.bincount(pop.households.place, minlength=world.n),
-    })
