@@ -73,14 +73,15 @@ def _path(key: str) -> Path:
 
 
 T = TypeVar("T")
-_LOADERS: list = []
+#: Every cached loader (for :func:`clear_cache`).
+_LOADERS: list[Callable[[], object]] = []
 
 
 def _per_folder(load: Callable[[], T]) -> Callable[[], T]:
     """Cache a loader's table per data folder (the folder is the cache key)."""
     @functools.cache
     def by_folder(folder: Path) -> T:
-        return load()
+        return load()  # reads data_dir(), which is ``folder``
 
     @functools.wraps(load)
     def loader() -> T:

@@ -192,9 +192,9 @@ def test_bad_input_choice_is_one_line_exit_2(args, needle, capsys):
 
 
 def test_data_and_calibration_options_are_used_and_recorded(tmp_path, monkeypatch):
-    """Rule: `landsim --data DIR --calibration none run` reads DIR with the uncalibrated
-    defaults, the manifest records both choices as made by the options (the env vars lose),
-    and afterwards the process is back to its previous choice."""
+    """Rule: `landsim --data DIR --calibration none run` runs with the uncalibrated defaults,
+    the manifest records both choices as made by the options (the env var loses), and
+    afterwards the process is back to its previous choice."""
     from sim import data
     from sim.params import Parameters
 
