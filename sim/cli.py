@@ -3,7 +3,14 @@
 Also batch, sensitivity, summarise, calibrate, validate-model and data refresh.
 
 The library logs through :mod:`logging` and prints nothing; this module decides what the
-user sees. Bad arguments or files give one line naming the problem and exit with status 2.
+user sees (log level, progress bars). Every subcommand registers its handler
+(``set_defaults(func=...)``) and :func:`main` calls it, with the same handling for all: bad
+arguments, and library errors that carry a message for the user (:data:`USER_ERRORS`), give
+their lines on stderr (one line for one problem) and exit with status 2, never a traceback.
+
+The global options ``--data DIR`` and ``--calibration FILE|none`` replace the shipped data
+and calibrated parameters for the command (:mod:`sim.shipped`; the run's manifest records
+the choice).
 """
 
 from __future__ import annotations
@@ -18,6 +25,23 @@ from pathlib import Path
 from . import __version__
 
 EXIT_USAGE = 2
+#: Exit status after Ctrl-C.
+EXIT_INTERRUPTED = 130
+
+#: Library errors whose message is written for the user, as (module, class). Every command
+#: reports them the same way (:func:`_user_error`); they are looked up only in modules that
+#: are loaded (an error can only come from a loaded module), so parsing stays light.
+USER_ERRORS = (
+    ("sim.data", "DataError"),
+    ("sim.params", "ParameterFileError"),
+    ("sim.scenario", "ScenarioError"),
+    ("sim.calibration.config", "CalibrationError"),
+    ("sim.report.inputs", "ReportError"),
+    ("sim.batch.experiment", "ExperimentError"),
+    ("sim.batch.runner", "BatchError"),
+    ("sim.statbank", "RefreshError"),
+    ("sim.explore", "MissingExtraError"),
+)
 
 RUN_HELP = """\
 Simulate Region Midtjylland's households from the base year (2021, the year of the parish
@@ -108,6 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
                      "in Region Midtjylland, Denmark.")
     parser.add_argument("--version", action="version", version=f"landsim {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("--data", type=_data_folder, default=None, metavar="DIR",
+                        help="data folder to read instead of the shipped data (also "
+                        "$LANDSIM_DATA; this option wins); recorded in the manifest")
+    parser.add_argument("--calibration", type=_calibration_file, default=None,
+                        metavar="FILE|none",
+                        help="calibrated parameter file instead of the shipped "
+                        "calibration/params.toml, or 'none' for the uncalibrated defaults "
+                        "(also $LANDSIM_CALIBRATION; this option wins); recorded in the "
+                        "manifest")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     run = sub.add_parser("run", help="simulate the region and write results",
                          description=RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -128,14 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="scenario TOML file (initiatives, trends, parameters); see scenarios/")
     run.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
-    sub.add_parser("check", help="print the initial-state check against the forum's figures")
+    run.set_defaults(func=cmd_run)
+    sub.add_parser("check", help="print the initial-state check against the forum's figures"
+                   ).set_defaults(func=cmd_check)
     val = sub.add_parser("validate", help="check scenario files; report every problem",
                          description="Check scenario files without running them. Every "
                          "problem of every file is reported (file, item, field, value, what is "
                          "allowed); exit status 2 if there is any.")
     val.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    val.set_defaults(func=cmd_validate)
     sch = sub.add_parser("schema", help="write the JSON Schema of scenario files (for editors)")
     sch.add_argument("--out", type=Path, default=Path("scenarios/scenario.schema.json"))
+    sch.set_defaults(func=cmd_schema)
     cmp_ = sub.add_parser("compare", help="scenario vs baseline over seeds (paired, 95%% bands)",
                           description="Run the baseline and the scenario with the same seeds "
                           "(common random numbers) and write paired differences with 95% "
@@ -152,9 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--jobs", type=int, default=1, help="parallel processes (default 1)")
     cmp_.add_argument("--out", type=Path, default=Path("results"))
     cmp_.add_argument("--name", default=None, help="folder name (default compare-<scenario>)")
+    cmp_.set_defaults(func=cmd_compare)
     data = sub.add_parser("data", help="data maintenance (refresh Statistics Denmark tables)",
                           description="Data maintenance. 'landsim data refresh --help' for "
                           "the refresh of Statistics Denmark tables.")
+    data.set_defaults(func=cmd_data)
     dsub = data.add_subparsers(dest="data_command", parser_class=_Parser)
     ref = dsub.add_parser("refresh", help="download, check and keep the newest DST tables",
                           description=REFRESH_HELP,
@@ -167,8 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="use table ID for KEY instead of the default candidates "
                      "(e.g. ras=RAS301); repeatable")
     ref.add_argument("--out", type=Path, default=None, metavar="DATA",
-                     help="data folder to write into (default: $LANDSIM_DATA or the "
-                     "repository's data/)")
+                     help="data folder to write into (default: the data folder in use: "
+                     "--data, $LANDSIM_DATA or the shipped data)")
     ref.add_argument("--base-url", default=None, metavar="URL",
                      help="API address (default: $LANDSIM_STATBANK_URL or "
                      "https://api.statbank.dk/v1)")
@@ -177,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     ref.add_argument("--skip-plausibility", action="store_true",
                      help="do not compare municipal totals with the shipped data (recorded "
                      "in PROVENANCE.json)")
+    ref.set_defaults(func=cmd_data_refresh)
     sim_ = sub.add_parser("similar", help="places most like PLACE (to copy a solution from)",
                           description="List the places most similar to PLACE on standardised "
                           "features (size, age structure, distance to a larger town, services, "
@@ -188,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="compare towns with open countryside too")
     sim_.add_argument("--scale", type=_scale, default=1.0)
     sim_.add_argument("--seed", type=_seed, default=0)
+    sim_.set_defaults(func=cmd_similar)
     rep = sub.add_parser("report", help="the forum report: one self-contained HTML file",
                          description="Make the forum report from comparison results: the "
                          "region without new initiatives (baseline over seeds, with bands), "
@@ -203,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="HTML file to write (default RESULTS/report-<lang>.html, in the first "
                      "RESULTS folder)")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rep.set_defaults(func=cmd_report)
     exp = sub.add_parser("explore", help="interactive explorer (SolaraViz; extra 'explore')",
                          description="Open Mesa's SolaraViz on a small run: a map of the places "
                          "coloured by population, sliders for the main parameters and a "
@@ -210,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     exp.add_argument("--host", default="localhost", help="host (default localhost)")
     exp.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    exp.set_defaults(func=cmd_explore)
     cal = sub.add_parser("calibrate", help="fit parameters to observed data (<= fit_end)",
                          description="Fit the behavioural parameters named in CONFIG to "
                          "observed data up to its fit_end (differential evolution over "
@@ -223,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--scheduler", default=None, metavar="ADDRESS",
                      help="run the candidates on a Dask cluster (the batch engine, extra "
                      "'batch'), e.g. tcp://host:8786; default: a local process pool")
+    cal.set_defaults(func=cmd_calibrate)
     vm = sub.add_parser("validate-model", help="held-out validation table of params.toml",
                         description="Rerun the held-out validation (model vs trend and share "
                         "baselines, municipal growth over the held-out years) with the fitted "
@@ -231,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     vm.add_argument("--config", type=Path, default=Path("calibration/default.toml"))
     vm.add_argument("--params", type=Path, default=Path("calibration/params.toml"))
     vm.add_argument("--out", type=Path, default=Path("calibration/report"))
+    vm.set_defaults(func=cmd_validate_model)
     from .batch.commands import add_parsers as add_batch_parsers
     add_batch_parsers(sub)
     return parser
@@ -261,7 +306,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return _fail_all(str(e).splitlines())
     except KeyboardInterrupt:
         sys.stderr.write("landsim: interrupted; params.toml and the report were not changed\n")
-        return 130
+        return EXIT_INTERRUPTED
     d = man["distance"]
     print(f"distance {d['uncalibrated']:.3f} (uncalibrated) -> {d['optimum']:.3f} in "
           f"{time.perf_counter() - t0:.0f} s; fit hash {man['fit_hash'][:16]}", file=sys.stderr)
@@ -344,14 +389,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if args.out is not None and args.out.suffix.lower() not in (".html", ".htm"):
         return _fail(f"--out must name an .html file, not {str(args.out)!r}")
-    show = not args.no_progress and sys.stderr.isatty()
+    show = show_progress(args)
     try:
         info = build_report(args.results, out=args.out, lang=args.lang, progress=show)
     except ReportError as e:
         return _fail(str(e))
     except KeyboardInterrupt:
         sys.stderr.write("landsim: interrupted; no report was written\n")
-        return 130
+        return EXIT_INTERRUPTED
     print(f"report ({args.lang}): {info.places:,} places, {info.scenarios} scenario(s), "
           f"{info.size_bytes:,} bytes, built in {info.seconds:.1f} s", file=sys.stderr)
     print(info.path)
@@ -429,7 +474,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .model import RegionModel
     from .results import write_results
 
-    show = not args.no_progress and sys.stderr.isatty()
+    show = show_progress(args)
     t0 = time.perf_counter()
     try:
         print(f"landsim {__version__}: building the region (scale {params.scale:g}, "
@@ -448,7 +493,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail(str(e))
     except KeyboardInterrupt:
         sys.stderr.write("landsim: interrupted; no results were written\n")
-        return 130
+        return EXIT_INTERRUPTED
     r = model.region_year()
     last = r.iloc[-1]
     print(f"simulated {params.base_year}-{params.end_year}: population "
@@ -538,14 +583,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_batch(args: argparse.Namespace) -> int:
-    """``landsim batch``, ``sensitivity`` and ``summarise`` (see :mod:`sim.batch.commands`)."""
-    from .batch import commands
-
-    return getattr(commands, args.command)(args)
-
-
-def cmd_check() -> int:
+def cmd_check(args: argparse.Namespace) -> int:
     """``landsim check``: the initial-state figures."""
     from .checks import format_forum_figures, forum_figures
     from .data import DataError
@@ -563,40 +601,67 @@ def cmd_check() -> int:
     return 0
 
 
+def cmd_data(args: argparse.Namespace) -> int:
+    """``landsim data`` without a subcommand."""
+    return _fail("'landsim data' needs a subcommand: refresh (see 'landsim data --help')")
+
+
+def _data_folder(text: str) -> Path:
+    p = Path(text).expanduser()
+    if not p.is_dir():
+        raise argparse.ArgumentTypeError(f"--data takes an existing data folder, not {text!r}")
+    return p
+
+
+def _calibration_file(text: str) -> str:
+    from .shipped import NONE
+
+    if text.lower() != NONE and not Path(text).expanduser().is_file():
+        raise argparse.ArgumentTypeError(f"--calibration takes a parameter file (.toml) or "
+                                         f"'{NONE}', not {text!r}: no such file")
+    return text
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Whether a command shows progress bars: unless --no-progress, on a terminal only."""
+    return not getattr(args, "no_progress", False) and sys.stderr.isatty()
+
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    return tuple(getattr(sys.modules[mod], cls) for mod, cls in USER_ERRORS
+                 if mod in sys.modules)
+
+
+def _user_error(e: BaseException) -> int:
+    """Report a library error with a message for the user: one line per problem, exit 2."""
+    lines = list(getattr(e, "problems", None) or str(e).splitlines()) or [type(e).__name__]
+    if len(lines) == 1:
+        return _fail(lines[0])
+    for line in lines:
+        sys.stderr.write(f"{line}\n")
+    sys.stderr.write(f"landsim: error: {len(lines)} problem(s)\n")
+    return EXIT_USAGE
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``landsim`` console script."""
+    from .shipped import CALIBRATION, DATA
+
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    if args.command == "run":
-        return cmd_run(args)
-    if args.command == "check":
-        return cmd_check()
-    if args.command == "validate":
-        return cmd_validate(args)
-    if args.command == "schema":
-        return cmd_schema(args)
-    if args.command == "compare":
-        return cmd_compare(args)
-    if args.command == "similar":
-        return cmd_similar(args)
-    if args.command == "calibrate":
-        return cmd_calibrate(args)
-    if args.command == "validate-model":
-        return cmd_validate_model(args)
-    if args.command == "data":
-        if args.data_command == "refresh":
-            return cmd_data_refresh(args)
-        return _fail("'landsim data' needs a subcommand: refresh (see 'landsim data --help')")
-    if args.command == "report":
-        return cmd_report(args)
-    if args.command == "explore":
-        return cmd_explore(args)
-    if args.command in ("batch", "sensitivity", "summarise"):
-        return cmd_batch(args)
-    parser.print_help()
-    return EXIT_USAGE
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        with DATA.chosen(args.data), CALIBRATION.chosen(args.calibration):
+            return args.func(args)
+    except _user_error_types() as e:
+        return _user_error(e)
+    except KeyboardInterrupt:
+        sys.stderr.write("landsim: interrupted\n")
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -234,13 +234,13 @@ def compare(scenario: Scenario, baseline: Scenario, seeds: list[int], scale: flo
         comparison_charts(tables, places, tmp, scenario.name)
         import json
 
-        from .results import git_commit, versions
+        from .results import git_commit, input_choices, versions
         from .scenario import digest
         (tmp / "manifest.json").write_text(json.dumps({
             "scenario": scenario.name, "scenario_sha256": digest(scenario),
             "baseline": baseline.name, "baseline_sha256": digest(baseline),
             "seeds": seeds, "scale": scale, "targeted_places": targeted.tolist(),
-            "git_commit": git_commit(), "versions": versions(),
+            "git_commit": git_commit(), "versions": versions(), **input_choices(),
             "resolved_scenario": scenario.model_dump(mode="json"),
             "resolved_baseline": baseline.model_dump(mode="json"),
         }, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

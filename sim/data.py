@@ -1,5 +1,10 @@
 """Load and check the real tables shipped in ``data/`` (provenance in ``data/SOURCES.md``).
 
+The data folder is the package's copy (``sim/_data`` when installed, the repository's
+``data/`` in a checkout or editable install), or an explicit override: ``$LANDSIM_DATA`` or
+``landsim --data DIR`` (:mod:`sim.shipped`). Tables are cached per data folder, so a changed
+choice reads the new folder's tables.
+
 Every loader checks the columns it needs and raises :class:`DataError` naming the file, the
 column and the fix, so a damaged or replaced file never produces a traceback deep inside the
 model.
@@ -7,14 +12,22 @@ model.
 
 from __future__ import annotations
 
+import functools
 import json
-import os
-from functools import cache
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
-DATA_ENV = "LANDSIM_DATA"
+from . import shipped
+
+#: The data folder in use (``shipped.DATA.chosen`` applies the CLI option).
+DATA = shipped.DATA
+#: Environment variable naming another data folder.
+DATA_ENV = DATA.env
+#: Command-line option naming another data folder (``landsim --data DIR``).
+DATA_OPTION = DATA.option
 
 FILES = {
     "parishes": "parishes_midtjylland_population_2021.csv",
@@ -37,12 +50,16 @@ class DataError(ValueError):
     """A shipped data file is missing or malformed; the message names file, column and fix."""
 
 
+def data_source() -> shipped.Choice:
+    """The data folder in use and how it was chosen (package, ``$LANDSIM_DATA``, ``--data``)."""
+    return DATA.current()
+
+
 def data_dir() -> Path:
-    """Folder with the shipped data: ``$LANDSIM_DATA`` or the repository's ``data/``."""
-    env = os.environ.get(DATA_ENV)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / "data"
+    """The data folder in use (see :func:`data_source`)."""
+    path = DATA.current().path
+    assert path is not None  # the data folder cannot be "none"
+    return path
 
 
 def _path(key: str) -> Path:
@@ -50,9 +67,29 @@ def _path(key: str) -> Path:
     if not p.exists():
         raise DataError(
             f"{p}: data file missing; restore it from the repository (git checkout -- data/) "
-            f"or point {DATA_ENV} at a folder that has it"
+            f"or give a folder that has it ({DATA_OPTION} DIR or {DATA_ENV})"
         )
     return p
+
+
+T = TypeVar("T")
+#: Every cached loader (for :func:`clear_cache`).
+_LOADERS: list[Callable[[], object]] = []
+
+
+def _per_folder(load: Callable[[], T]) -> Callable[[], T]:
+    """Cache a loader's table per data folder (the folder is the cache key)."""
+    @functools.cache
+    def by_folder(folder: Path) -> T:
+        return load()  # reads data_dir(), which is ``folder``
+
+    @functools.wraps(load)
+    def loader() -> T:
+        return by_folder(data_dir())
+
+    loader.cache_clear = by_folder.cache_clear  # type: ignore[attr-defined]
+    _LOADERS.append(loader)
+    return loader
 
 
 def _read_csv(key: str, required: dict[str, str]) -> pd.DataFrame:
@@ -77,7 +114,7 @@ def _read_csv(key: str, required: dict[str, str]) -> pd.DataFrame:
     return df
 
 
-@cache
+@_per_folder
 def parishes() -> pd.DataFrame:
     """The 631 parishes: code, name, municipality, visual centre, 2021 population, mean age."""
     df = _read_csv("parishes", {
@@ -91,7 +128,7 @@ def parishes() -> pd.DataFrame:
     return df
 
 
-@cache
+@_per_folder
 def settlements() -> pd.DataFrame:
     """Gazetteer towns (SDFI Stednavne + GeoNames) with optional GeoNames population."""
     return _read_csv("settlements", {
@@ -100,7 +137,7 @@ def settlements() -> pd.DataFrame:
     })
 
 
-@cache
+@_per_folder
 def town_population_quotes() -> pd.DataFrame:
     """Dated DST urban-area populations quoted by web pages (two files, one table).
 
@@ -119,14 +156,14 @@ def town_population_quotes() -> pd.DataFrame:
     return out.dropna(subset=["population", "year"])
 
 
-@cache
+@_per_folder
 def municipal_population() -> pd.DataFrame:
     """Municipal population on 1 January, 1993-2023 (19 municipalities)."""
     return _read_csv("municipal", {"municipality_code": "num", "municipality_name": "str",
                                    "year": "num", "population_1jan": "num"})
 
 
-@cache
+@_per_folder
 def age_sex_2014() -> pd.DataFrame:
     """Municipal population by sex (m/f) and single year of age 0-110, 2014."""
     df = _read_csv("age_sex", {"municipality_code": "num", "sex": "str", "age": "num",
@@ -136,47 +173,47 @@ def age_sex_2014() -> pd.DataFrame:
     return df
 
 
-@cache
+@_per_folder
 def mortality() -> pd.DataFrame:
     """Danish death rates per 1000 by year (2000-2012), sex and age 0-99+."""
     return _read_csv("mortality", {"year": "num", "sex": "str", "age": "num",
                                    "death_rate_per_1000": "num"})
 
 
-@cache
+@_per_folder
 def fertility() -> pd.DataFrame:
     """Age-specific fertility rates per 1000 women by 5-year age of mother, Denmark 2020."""
     return _read_csv("fertility", {"mother_age_group": "str", "asfr_per_1000_women": "num"})
 
 
-@cache
+@_per_folder
 def fertility_summary() -> pd.DataFrame:
     """TFR, GRR and related summary measures, Denmark 2020."""
     return _read_csv("fertility_summary", {"measure": "str", "value": "num"})
 
 
-@cache
+@_per_folder
 def services_osm() -> pd.DataFrame:
     """OpenStreetMap 2019 service nodes in the region (lower bounds of the real counts)."""
     return _read_csv("services", {"osm_tag": "str", "municipality_code": "num",
                                   "lat": "num", "lon": "num"})
 
 
-@cache
+@_per_folder
 def urban_size_classes() -> pd.DataFrame:
     """National figures by urban-area size class quoted from DST releases (long format)."""
     return _read_csv("urban_classes", {"area": "str", "size_class": "str", "year": "str",
                                        "measure": "str", "value": "num"})
 
 
-@cache
+@_per_folder
 def national_population() -> pd.DataFrame:
     """Denmark's population by sex and 5-year age group, 1990-2025."""
     return _read_csv("national_population", {"year": "num", "sex": "str",
                                              "population": "num"})
 
 
-@cache
+@_per_folder
 def boundaries() -> dict:
     """Municipality boundaries as a GeoJSON FeatureCollection (WGS84)."""
     p = _path("boundaries")
@@ -190,8 +227,6 @@ def boundaries() -> dict:
 
 
 def clear_cache() -> None:
-    """Forget loaded tables (tests that swap ``$LANDSIM_DATA`` call this)."""
-    for f in (parishes, settlements, town_population_quotes, municipal_population, age_sex_2014,
-              mortality, fertility, fertility_summary, services_osm, boundaries,
-              urban_size_classes, national_population):
+    """Forget every loaded table (of every data folder)."""
+    for f in _LOADERS:
         f.cache_clear()

@@ -143,10 +143,6 @@ class Population:
         """Life stage per household: young (<30), family (minors), adult, senior (65+)."""
         return stage_of(self.head_age(), self.n_minors())
 
-    def income_class(self) -> np.ndarray:
-        """0 = no earner, 1 = one earner, 2 = two or more (derived from employment)."""
-        return np.minimum(self.workers(), 2).astype(np.int8)
-
     def place_persons(self, n_places: int) -> np.ndarray:
         """Persons per place."""
         return np.bincount(self.households.place[self.persons.hh], minlength=n_places)

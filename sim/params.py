@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,13 +29,19 @@ from pydantic import (
     model_validator,
 )
 
+from . import shipped
+
 #: Year of the parish populations (the data's only year of place-level populations).
 PARISH_YEAR = 2021
 #: Earliest historical base year (the year of the municipal age-sex tables).
 FIRST_BASE_YEAR = 2014
 
+#: The calibrated parameter file in use (``shipped.CALIBRATION.chosen`` applies the option).
+CALIBRATION = shipped.CALIBRATION
 #: Environment variable naming the calibrated parameter file (``none``: uncalibrated).
-CALIBRATION_ENV = "LANDSIM_CALIBRATION"
+CALIBRATION_ENV = CALIBRATION.env
+#: Command-line option naming the calibrated parameter file (``landsim --calibration FILE``).
+CALIBRATION_OPTION = CALIBRATION.option
 #: Table of a parameter file holding the calibration's metadata (not parameters).
 FIT_TABLE = "fit"
 
@@ -381,29 +386,33 @@ def read_parameter_file(path: str | Path) -> dict[str, Any]:
 
 
 def calibrated_file() -> Path | None:
-    """The calibrated parameter file in use, or None.
+    """The calibrated parameter file in use, or None (uncalibrated defaults).
 
-    ``$LANDSIM_CALIBRATION`` names another file, or ``none`` to use the uncalibrated
-    defaults; otherwise ``calibration/params.toml`` of the repository, if it exists.
+    ``landsim --calibration FILE`` or ``$LANDSIM_CALIBRATION`` name another file, or ``none``
+    for the uncalibrated defaults; otherwise the shipped ``calibration/params.toml`` (package
+    data; the repository's file in a checkout or editable install), if there is one.
     """
-    env = os.environ.get(CALIBRATION_ENV)
-    if env:
-        return None if env.lower() == "none" else Path(env)
-    path = Path(__file__).resolve().parent.parent / "calibration" / "params.toml"
-    return path if path.exists() else None
+    return CALIBRATION.current().path
 
 
-def calibration_info() -> dict[str, Any] | None:
-    """Provenance of the calibrated file in use: path, SHA-256 and the fit's metadata."""
-    path = calibrated_file()
-    if path is None:
-        return None
-    raw = path.read_bytes()
+def calibration_info() -> dict[str, Any]:
+    """Provenance of the calibration in use, for manifests.
+
+    Returns:
+        ``file`` (None: uncalibrated) and ``chosen_by`` (``package``, ``LANDSIM_CALIBRATION`` or
+        ``--calibration``); with a file also its ``sha256`` and the fit's metadata (``fit``).
+    """
+    choice = CALIBRATION.current()
+    info: dict[str, Any] = {"file": None, "chosen_by": choice.chosen_by}
+    if choice.path is None:
+        return info
+    raw = choice.path.read_bytes()
     try:
         fit = tomllib.loads(raw.decode("utf-8")).get(FIT_TABLE, {})
     except (tomllib.TOMLDecodeError, UnicodeDecodeError):
         fit = {}
-    return {"file": str(path), "sha256": hashlib.sha256(raw).hexdigest(), "fit": fit}
+    return {**info, "file": str(choice.path), "sha256": hashlib.sha256(raw).hexdigest(),
+            "fit": fit}
 
 
 def default_parameters() -> Parameters:
@@ -439,7 +448,8 @@ def load_parameters(path: str | Path | None = None, calibrated: bool = False,
                 _deep_merge(base, read_parameter_file(cal))).resolved()
         except ValidationError as e:
             raise ParameterFileError(format_validation_error(cal, e) + "\n(rerun `landsim "
-                                     "calibrate` or set LANDSIM_CALIBRATION=none)") from None
+                                     "calibrate`, or use the uncalibrated defaults: "
+                                     "LANDSIM_CALIBRATION=none or --calibration none)") from None
     data = read_parameter_file(path) if path is not None else {}
     # merged over the defaults so a partial table (e.g. one utility weight) keeps the rest
     data = _deep_merge(base, _deep_merge(data, overrides))

@@ -62,6 +62,15 @@ def versions() -> dict[str, str]:
     return out
 
 
+def input_choices() -> dict[str, Any]:
+    """Which data folder and calibrated file a run reads, and how each was chosen.
+
+    ``chosen_by`` is ``package`` (the shipped copy), the environment variable or the
+    command-line option (see :mod:`sim.shipped`).
+    """
+    return {"data_folder": data.data_source().record(), "calibration_file": calibration_info()}
+
+
 def data_fingerprint() -> dict[str, str]:
     """SHA-256 of every shipped data file the model reads."""
     out = {}
@@ -97,7 +106,7 @@ def manifest(model: RegionModel, run_name: str, extra: dict[str, Any] | None = N
             "resolved": model.scenario.model_dump(mode="json")},
         "parameters_sha256": p.digest(),
         "parameters": p.resolved(),
-        "calibration_file": calibration_info(),
+        **input_choices(),
         "git_commit": git_commit(),
         "versions": versions(),
         "data_sha256": data_fingerprint(),

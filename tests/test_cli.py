@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -136,3 +139,76 @@ def test_partial_weight_table_keeps_other_weights(tmp_path):
     p = load_parameters(f)
     assert p.relocation.weights["grocer"] == (1.0, 1.0, 1.0, 1.0)
     assert set(p.relocation.weights) == set(Parameters().relocation.weights)
+
+
+def _subparsers(parser):
+    """(name, subparser) of every command, nested ones (data refresh) included."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield name, sub
+                yield from _subparsers(sub)
+
+
+def test_every_command_registers_its_handler():
+    """Rule: one dispatch: every subcommand (batch's and data refresh included) sets its
+    handler with set_defaults(func=...); main() has no per-command branches."""
+    from sim.cli import build_parser
+
+    commands = dict(_subparsers(build_parser()))
+    assert {"run", "check", "validate", "schema", "compare", "data", "refresh", "similar",
+            "report", "explore", "calibrate", "validate-model", "batch", "sensitivity",
+            "summarise"} <= set(commands)
+    for name, sub in commands.items():
+        assert callable(sub.get_default("func")), name
+
+
+def test_library_error_from_any_command_is_one_line_exit_2(tmp_path, capsys):
+    """Rule: a library error with a message that a command does not catch itself (here
+    `validate` on a data folder without the data) gives one line on stderr and exit 2, not a
+    traceback; `data` without a subcommand says what it needs."""
+    baseline = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.toml"
+    assert main(["--data", str(tmp_path), "validate", str(baseline)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "data file missing" in err
+    assert str(tmp_path) in err and "Traceback" not in err
+    assert main(["data"]) == 2
+    assert "needs a subcommand: refresh" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--data", "no/such/folder", "check"], "--data takes an existing data folder"),
+    (["--calibration", "missing.toml", "run"], "--calibration takes a parameter file"),
+])
+def test_bad_input_choice_is_one_line_exit_2(args, needle, capsys):
+    """Rule: a --data folder or --calibration file that does not exist is refused at once."""
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1
+
+
+def test_data_and_calibration_options_are_used_and_recorded(tmp_path, monkeypatch):
+    """Rule: `landsim --data DIR --calibration none run` runs with the uncalibrated defaults,
+    the manifest records both choices as made by the options (the env var loses), and
+    afterwards the process is back to its previous choice."""
+    from sim import data
+    from sim.params import Parameters
+
+    copy = tmp_path / "mydata"
+    shutil.copytree(data.data_dir(), copy)
+    monkeypatch.setenv("LANDSIM_CALIBRATION", "calibration/params.toml")
+    monkeypatch.delenv("LANDSIM_DATA", raising=False)
+    assert main(["--data", str(copy), "--calibration", "none", "run", "--scale", "0.01",
+                 "--years", "2022", "--no-charts", "--no-progress", "--out", str(tmp_path),
+                 "--name", "chosen"]) == 0
+    m = json.loads((tmp_path / "chosen" / "manifest.json").read_text())
+    assert m["data_folder"] == {"path": str(copy), "chosen_by": "--data"}
+    assert m["calibration_file"] == {"file": None, "chosen_by": "--calibration"}
+    assert m["parameters"]["services"] == Parameters().services.model_dump(mode="json")
+    assert data.data_source().chosen_by == "package"
+    assert os.environ["LANDSIM_CALIBRATION"] == "calibration/params.toml"
+    assert "LANDSIM_DATA" not in os.environ

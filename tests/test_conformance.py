@@ -76,7 +76,7 @@ def test_a_kind_drawing_from_global_random_state_is_caught(scratch):
     two runs with the same seed."""
     def effects(self, view, i, year):
         return [ScoreBoost(places=self.places[i], score="nature",
-                           delta=float(np.random.random()))]  # noqa: NPY002 (the bug tested)
+                           delta=float(np.random.random()))]  # the bug tested
 
     with pytest.raises(ConformanceError, match="deterministic"):
         check_initiative(_broken("Gambler", effects=effects))

@@ -47,3 +47,22 @@ def test_missing_file_via_cli_exits_2(data_copy, capsys, tmp_path):
     assert main(["check"]) == 2
     err = capsys.readouterr().err
     assert "data file missing" in err and "Traceback" not in err
+
+
+def test_tables_are_cached_per_data_folder(data_copy, monkeypatch):
+    """Rule: the loaders' cache is keyed by the data folder: pointing LANDSIM_DATA at another
+    folder gives that folder's table without clear_cache(); going back gives the cached one;
+    clear_cache() still forgets every folder's tables."""
+    other = data_copy.parent / "other"
+    shutil.copytree(data_copy, other)
+    f = other / data.FILES["fertility_summary"]
+    f.write_text(f.read_text() + "extra_measure,1.0\n")
+    first = data.fertility_summary()
+    monkeypatch.setenv(data.DATA_ENV, str(other))
+    changed = data.fertility_summary()
+    assert len(changed) == len(first) + 1 and changed["measure"].iloc[-1] == "extra_measure"
+    assert data.fertility_summary() is changed  # cached for this folder
+    monkeypatch.setenv(data.DATA_ENV, str(data_copy))
+    assert data.fertility_summary() is first
+    data.clear_cache()
+    assert data.fertility_summary() is not first

@@ -57,7 +57,8 @@ def test_car_access_by_maximum_value_shifts_by_sum_dwellings_and_relief_by_sum()
                    ValueShift(places=[1], delta=shift),
                    ValueShift(delta=shift),  # region-wide
                    DwellingChange(places=[3, 3], count=np.array([5, -2])),
-                   VolunteerRelief(places=[4], amount=0.1), VolunteerRelief(places=[4], amount=0.05),
+                   VolunteerRelief(places=[4], amount=0.1),
+                   VolunteerRelief(places=[4], amount=0.05),
                    InMigrantAgeWeight(factor=2.0), InMigrantAgeWeight(factor=3.0)], N)
     assert e.car_access().tolist() == [0, 0, 0.6, 0, 0]
     v = e.value_shift(2)

@@ -10,46 +10,45 @@ replications, uncertainties and levers with a design, and outcomes. :func:`run_b
 
 from __future__ import annotations
 
-from .experiment import (
-    OUTCOMES,
-    Experiment,
-    ExperimentError,
-    Resolved,
-    RunSpec,
-    design_points,
-    plan,
-    run_seed,
-)
-from .experiment import check as check_experiment
-from .experiment import load as load_experiment
-from .runner import (
-    BatchError,
-    BatchInterrupted,
-    BatchResult,
-    build_index,
-    estimate,
-    execute,
-    read_parts,
-    run_batch,
-)
+import importlib
+from typing import Any
 
-__all__ = [
-    "OUTCOMES",
-    "BatchError",
-    "BatchInterrupted",
-    "BatchResult",
-    "Experiment",
-    "ExperimentError",
-    "Resolved",
-    "RunSpec",
-    "build_index",
-    "check_experiment",
-    "design_points",
-    "estimate",
-    "execute",
-    "load_experiment",
-    "plan",
-    "read_parts",
-    "run_batch",
-    "run_seed",
-]
+#: Public name -> ``"module"`` or ``"module:attribute"``; imported on first use (so that
+#: ``import sim.batch.commands``, which the CLI's parser needs, stays light).
+_API: dict[str, str] = {
+    "OUTCOMES": "sim.batch.experiment",
+    "Experiment": "sim.batch.experiment",
+    "ExperimentError": "sim.batch.experiment",
+    "Resolved": "sim.batch.experiment",
+    "RunSpec": "sim.batch.experiment",
+    "design_points": "sim.batch.experiment",
+    "plan": "sim.batch.experiment",
+    "run_seed": "sim.batch.experiment",
+    "check_experiment": "sim.batch.experiment:check",
+    "load_experiment": "sim.batch.experiment:load",
+    "BatchError": "sim.batch.runner",
+    "BatchInterrupted": "sim.batch.runner",
+    "BatchResult": "sim.batch.runner",
+    "build_index": "sim.batch.runner",
+    "estimate": "sim.batch.runner",
+    "execute": "sim.batch.runner",
+    "read_parts": "sim.batch.runner",
+    "run_batch": "sim.batch.runner",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        target = _API[name]
+    except KeyError:
+        raise AttributeError(f"module 'sim.batch' has no attribute {name!r}") from None
+    module, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module), attr or name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,8 +1,9 @@
-"""The ``landsim batch``, ``sensitivity`` and ``summarise`` commands (called by sim.cli).
+"""The ``landsim batch``, ``sensitivity`` and ``summarise`` commands (part of sim.cli).
 
-Parsing stays light (nothing heavy is imported until a command runs). Bad files or
-arguments give one line per problem and exit status 2; Ctrl-C stops cleanly (exit 130) and
-says how to resume.
+:func:`add_parsers` registers each command's handler; :func:`sim.cli.main` calls it with the
+CLI's error handling. Parsing stays light (nothing heavy is imported until a command runs).
+Bad files or arguments give one line per problem and exit status 2; Ctrl-C stops cleanly
+(exit 130) and says how to resume.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-EXIT_USAGE = 2
+from ..cli import EXIT_INTERRUPTED, EXIT_USAGE, _fail, _fail_all, show_progress
 
 BATCH_HELP = """\
 Run every run of an experiment (scenarios x design points x seeds) on Dask distributed and
@@ -75,11 +76,13 @@ def add_parsers(sub) -> None:
                        description=BATCH_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     _engine_options(b)
+    b.set_defaults(func=batch)
     s = sub.add_parser("sensitivity", help="Morris / Sobol sensitivity analysis (SALib)",
                        description="Run a Morris or Sobol experiment (as `landsim batch`, "
                        "resumable) and write to OUT/NAME/sensitivity: indices with bootstrap "
                        "confidence intervals, plots, and how many seeds each outcome needs.")
     _engine_options(s)
+    s.set_defaults(func=sensitivity)
     m = sub.add_parser("summarise", help="outcome distributions and fan charts of a batch",
                        description="Tables of outcome distributions per scenario and year "
                        "(n, mean, median, 5/25/75/95%) and fan charts, written to "
@@ -87,11 +90,7 @@ def add_parsers(sub) -> None:
     m.add_argument("results", type=Path, metavar="RESULTS", help="a folder written by "
                    "`landsim batch`")
     m.add_argument("--no-charts", action="store_true", help="tables only")
-
-
-def _fail(msg: str) -> int:
-    sys.stderr.write(f"landsim: error: {msg}\n")
-    return EXIT_USAGE
+    m.set_defaults(func=summarise)
 
 
 def _load(args: argparse.Namespace):
@@ -100,9 +99,7 @@ def _load(args: argparse.Namespace):
 
     res, problems = check(args.experiment, build_places().places)
     if problems:
-        for line in problems:
-            sys.stderr.write(f"{line}\n")
-        sys.stderr.write(f"landsim: {len(problems)} problem(s); nothing was run\n")
+        _fail_all(problems)
     return res
 
 
@@ -135,7 +132,7 @@ def _run(args: argparse.Namespace, res, folder: Path) -> int | None:
               "busy worker(s)" + (" (workers of the external scheduler not counted)"
                                   if args.scheduler else ""))
         return 0
-    show = not args.no_progress and sys.stderr.isatty()
+    show = show_progress(args)
     try:
         r = run_batch(res, folder, workers=args.workers, scheduler=args.scheduler,
                       retries=args.retries, progress=show)
@@ -144,7 +141,7 @@ def _run(args: argparse.Namespace, res, folder: Path) -> int | None:
     except BatchInterrupted as e:
         sys.stderr.write(f"landsim: interrupted; {e.done} of {e.total} runs are complete in "
                          f"{folder}. Run the same command again to resume.\n")
-        return 130
+        return EXIT_INTERRUPTED
     print(f"{res.experiment.name}: {r.total} runs: {r.skipped} already done, {r.completed} "
           f"run now, {r.failed} failed, in {r.seconds:.0f} s", file=sys.stderr)
     if r.failed:

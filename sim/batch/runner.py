@@ -205,7 +205,7 @@ def _meta_row(meta: dict) -> dict:
 
 # --------------------------------------------------------------------------- manifest
 def _manifest(res: Resolved, n_runs: int, **extra) -> dict:
-    from ..results import git_commit, versions
+    from ..results import git_commit, input_choices, versions
     return {"experiment": res.experiment.name, "experiment_file": str(res.path),
             "experiment_sha256": res.digest(),
             "resolved_experiment": res.experiment.model_dump(mode="json"),
@@ -218,7 +218,8 @@ def _manifest(res: Resolved, n_runs: int, **extra) -> dict:
                                "spawn 1; run i (or replication i with common random numbers) "
                                "= child i of runs; model seed = child.generate_state(1, "
                                "uint64) >> 1"},
-            "n_runs": n_runs, "git_commit": git_commit(), "versions": versions(), **extra}
+            "n_runs": n_runs, "git_commit": git_commit(), "versions": versions(),
+            **input_choices(), **extra}
 
 
 def write_manifest(folder: Path, data: dict) -> None:
