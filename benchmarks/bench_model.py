@@ -1,10 +1,10 @@
 """Benchmark of the whole model: init time, stepping throughput, per-process time, peak memory.
 
 Each repeat runs in a fresh process (``multiprocessing`` "spawn"), so the world cache of
-:func:`sim.model.get_world` is cold and the peak resident memory (``ru_maxrss``) belongs to
+:func:`sim.world.get_world` is cold and the peak resident memory (``ru_maxrss``) belongs to
 that run alone. A repeat
 
-1. builds the world (:func:`sim.model.get_world`) and times it,
+1. builds the world (:func:`sim.world.get_world`) and times it,
 2. builds :class:`sim.model.RegionModel` on that world (synthetic population, services,
    housing, kernels) and times it,
 3. steps from the base year (2021) to ``--end-year`` and times every step.
@@ -43,8 +43,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import naive_mesa  # noqa: E402
-from sim.model import RegionModel, get_world  # noqa: E402
+from sim.model import RegionModel  # noqa: E402
 from sim.params import Parameters  # noqa: E402
+from sim.world import get_world  # noqa: E402
 
 #: Targets printed next to the results.
 TARGET_HHY_PER_S = 1_000_000

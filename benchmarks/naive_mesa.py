@@ -47,7 +47,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from sim import relocation  # noqa: E402
-from sim.model import SHORT_MOVE_KM, RegionModel, get_world  # noqa: E402
+from sim.model import RegionModel  # noqa: E402
+from sim.relocation import SHORT_MOVE_KM  # noqa: E402
+from sim.world import get_world  # noqa: E402
 from sim.params import Parameters  # noqa: E402
 
 #: Upper edges (km) of the distance bands of the chi-square check (last band is open).
@@ -108,22 +110,23 @@ class RuleInputs:
 def inputs_from_model(m: RegionModel) -> RuleInputs:
     """Relocation inputs of ``m`` in its current state (all housed households).
 
-    Segments and stages are derived as in ``RegionModel._relocate``: stage from the head's
-    age and the number of minors, segment from stage, car and whether anyone works.
+    Segments and stages are derived as in :meth:`sim.relocation.Relocation.run`: stage from
+    the head's age and the number of minors, segment from stage, car and whether anyone
+    works.
     """
     pop = m.pop
     hh = pop.households
     keep = hh.housed
     stage = pop.stage()
     worker = pop.workers() > 0
-    seg = relocation.segment_of(stage, hh.car, worker)
+    seg = m.segments.of(stage=stage, car=hh.car, worker=worker, tenure=hh.renter)
     values = m.place_values()
     occupied = np.bincount(hh.place[hh.housed], minlength=m.world.n)
     p = m.params.relocation
     return RuleInputs(
         values=values,
-        kernels=m.kernels,
-        stage_of_seg=np.asarray(m.stage_of_seg, np.int64),
+        kernels=m.relocation.kernels,
+        stage_of_seg=np.asarray(m.segments.stage, np.int64),
         vacant=m.housing.vacant(occupied).astype(np.int64),
         logsum=relocation.logsums(values, m.housing.dwellings),
         move_rate=np.asarray(p.move_rate, np.float64),

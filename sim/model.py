@@ -103,11 +103,14 @@ class RegionModel(mesa.Model):
         year = self.year + 1
         n = self.world.n
         with self._clock("initiatives"):
-            view = make_view(year, p, self.world, self.segments, self.access, self._jobs_within,
-                             self.state, self.pop, self.services, self.housing.dwellings,
-                             self.streams)
-            effects = self.last_effects = self.interventions.run(view, self.pop, p.scale).effects
-            self.housing.apply(effects.dwelling_change())
+            effects = EffectSet([], n)
+            if self.interventions.items:
+                view = make_view(year, p, self.world, self.segments, self.access,
+                                 self._jobs_within, self.state, self.pop, self.services,
+                                 self.housing.dwellings, self.streams)
+                effects = self.interventions.run(view, self.pop, p.scale).effects
+                self.housing.apply(effects.dwelling_change())
+            self.last_effects = effects
         with self._clock("demography"):
             dem = demography.step(self.pop, self.rates, p.demography, year, n, self.streams)
         with self._clock("migration"):

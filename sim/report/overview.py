@@ -134,7 +134,8 @@ def size_class_of_places(base: pd.DataFrame, places: pd.DataFrame) -> np.ndarray
                             (places["kind"] == "countryside").to_numpy())
 
 
-def _summary(per_seed: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
+def over_seeds(per_seed: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
+    """Mean, lowest and highest of ``value`` over the seeds, per ``keys`` (for band charts)."""
     g = per_seed.groupby(keys)[value]
     return pd.DataFrame({"mean": g.mean(), "low": g.min(), "high": g.max()}).reset_index()
 
@@ -159,7 +160,7 @@ class Overview:
         lang, b = self.lang, self.base
         per = b.groupby(["seed", "year", "cls"])["population"].sum().reset_index()
         tot = b.groupby(["seed", "year"])["population"].sum().reset_index().assign(cls=-1)
-        stats = _summary(pd.concat([per, tot]), ["cls", "year"], "population")
+        stats = over_seeds(pd.concat([per, tot]), ["cls", "year"], "population")
         labels = SIZE_CLASS_LABELS[lang]
         image = figures.size_classes(stats, labels, text("size_total", lang), lang)
         # caption: largest fall and growth among classes, with the runs' agreement
@@ -240,7 +241,7 @@ class Overview:
             per_seed = pd.DataFrame(zero, index=wide.index, columns=years).groupby(
                 level="seed").sum()
             long = per_seed.stack().rename("n").reset_index()
-            s = _summary(long.rename(columns={"level_1": "year"}), ["year"], "n")
+            s = over_seeds(long.rename(columns={"level_1": "year"}), ["year"], "n")
             series.append((SERVICE_LABELS[lang][kind], figures.OKABE_ITO[[0, 4, 5][j]], s))
             ends[kind] = number(s["mean"].iloc[-1], lang)
             lost = pd.DataFrame({"place_id": wide.index.get_level_values("place_id"),
@@ -322,7 +323,7 @@ class Overview:
                  np.isin(b["cls"].to_numpy(), SMALL_CLASSES))):
             g = far[mask].groupby(["seed", "year"])[["far", "population"]].sum()
             share = (g["far"] / g["population"].clip(lower=1)).rename("share").reset_index()
-            s = _summary(share, ["year"], "share")
+            s = over_seeds(share, ["year"], "share")
             series.append((label, colour, s))
             data.append(s.assign(area=label))
         refs = [(ref.share_all, text("dist_ref_dk", lang, v=percent(ref.share_all, lang)),
