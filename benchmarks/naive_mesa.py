@@ -48,9 +48,9 @@ if str(ROOT) not in sys.path:
 
 from sim import relocation  # noqa: E402
 from sim.model import RegionModel  # noqa: E402
+from sim.params import Parameters  # noqa: E402
 from sim.relocation import SHORT_MOVE_KM  # noqa: E402
 from sim.world import get_world  # noqa: E402
-from sim.params import Parameters  # noqa: E402
 
 #: Upper edges (km) of the distance bands of the chi-square check (last band is open).
 KM_BANDS = (2.5, 5.0, 10.0, 20.0, 40.0)
