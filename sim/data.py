@@ -208,7 +208,7 @@ def municipal_age_bands() -> pd.DataFrame:
     df = _read_csv("age_bands", cols)
     p = _path("age_bands")
     bands = [b for b, _, _ in AGE_BANDS]
-    if df[bands + ["total"]].isna().any().any() or (df[bands] < 0).any().any():
+    if df[[*bands, "total"]].isna().any().any() or (df[bands] < 0).any().any():
         raise DataError(f"{p}: every age-band cell must be a count >= 0; restore the shipped file")
     off = df[bands].sum(axis=1) != df["total"]
     if off.any():

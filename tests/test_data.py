@@ -73,7 +73,7 @@ def test_duplicate_school_number_is_reported(data_copy):
     """Rule: the school register holds each institution once; a duplicate is named."""
     f = data_copy / data.FILES["schools"]
     lines = f.read_text(encoding="utf-8").splitlines()
-    f.write_text("\n".join(lines + [lines[1]]) + "\n", encoding="utf-8")
+    f.write_text("\n".join([*lines, lines[1]]) + "\n", encoding="utf-8")
     with pytest.raises(data.DataError, match="holds 280760 twice"):
         data.schools_register()
 
