@@ -33,6 +33,8 @@ FILES = {
     "age_bands": "municipal_population_agebands_2016_2023.csv",
     "towns_by3": "town_population_by3_2026.csv",
     "schools": "schools_institutionsregister_midtjylland.csv",
+    "migration_quoted": "border_migration_quoted.csv",
+    "households_quoted": "households_quoted.csv",
 }
 
 #: FOLK1A age bands of ``municipal_population_agebands_2016_2023.csv``: column, first age, last
@@ -262,10 +264,27 @@ def schools_register() -> pd.DataFrame:
     return df
 
 
+@cache
+def border_migration_quoted() -> pd.DataFrame:
+    """Published migration and mobility figures (one row per quoted figure, URL per row)."""
+    return _read_csv("migration_quoted", {"topic": "str", "area": "str", "period": "str",
+                                          "measure": "str", "value": "num", "unit": "str",
+                                          "source_url": "str", "quote": "str"})
+
+
+@cache
+def households_quoted() -> pd.DataFrame:
+    """Statistics Denmark's published household figures (FAM55N release, 1 January 2022)."""
+    return _read_csv("households_quoted", {"area": "str", "date": "str", "measure": "str",
+                                           "value": "num", "unit": "str",
+                                           "source_url": "str"})
+
+
 def clear_cache() -> None:
     """Forget loaded tables (tests that swap ``$LANDSIM_DATA`` call this)."""
     for f in (parishes, settlements, town_population_quotes, municipal_population, age_sex_2014,
               mortality, fertility, fertility_summary, services_osm, boundaries,
               urban_size_classes, national_population, municipal_age_bands,
-              town_population_by3, schools_register):
+              town_population_by3, schools_register, border_migration_quoted,
+              households_quoted):
         f.cache_clear()

@@ -56,11 +56,21 @@ ROGERS_CASTRO_FUNDAMENTAL = {"a1": 0.02, "alpha1": 0.1, "a2": 0.06, "alpha2": 0.
                              "mu2": 20.0, "lambda2": 0.4, "c": 0.003}
 #: assumption: gross out-migration across the region's border per person and year, all ages
 #: (to the rest of Denmark and abroad). Range 0.025-0.045; central 0.035 = emigration at the
-#: national rate (74,597 / 5,806,081 = 1.28 % in 2019, DST via finanz.dk, see
-#: data/border_migration_quoted.csv) plus an assumed 2.2 % moving to other regions (no regional
-#: figure found).
+#: national rate (:func:`national_emigration_rate`, 1.28 % in 2019) plus an assumed 2.2 %
+#: moving to other regions (no regional figure was found).
 OUT_LEVEL = 0.035
 OUT_LEVEL_RANGE = (0.025, 0.045)
+
+
+def national_emigration_rate(year: int = 2019) -> float:
+    """Denmark's emigrants in ``year`` per resident on 1 January (quoted DST figure)."""
+    q = data.border_migration_quoted()
+    row = q[(q["measure"] == "emigrated persons") & (q["period"] == str(year))]
+    if row.empty:
+        raise data.DataError(f"{data.data_dir() / data.FILES['migration_quoted']}: no "
+                             f"'emigrated persons' row for {year}; restore the shipped file")
+    nat = data.national_population()
+    return float(row["value"].iloc[0]) / float(nat.loc[nat["year"] == year, "population"].sum())
 
 
 def band_of_age(ages: np.ndarray) -> np.ndarray:

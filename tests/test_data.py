@@ -100,3 +100,13 @@ def test_by3_towns_are_positive_counts_in_the_region():
     codes = set(data.municipal_population()["municipality_code"].astype(int))
     assert len(t) == 121 and (t["population_2026"] >= 1000).all()
     assert set(t["municipality_code"].astype(int)) <= codes
+
+
+def test_quoted_figures_name_their_source():
+    """Rule: every quoted figure has a URL and the text it was read from."""
+    for df in (data.border_migration_quoted(), data.households_quoted()):
+        assert df["source_url"].str.startswith("http").all()
+    q = data.border_migration_quoted()
+    assert q["quote"].str.len().gt(10).all()
+    h = data.households_quoted().set_index("measure")["value"]
+    assert h["population"] / h["households"] == pytest.approx(2.1065, abs=1e-4)

@@ -228,3 +228,12 @@ def test_future_scenarios_span_the_observed_range_and_say_they_are_assumptions(r
     assert sc["basis"].str.startswith("assumption").all()
     no_ukraine = mr.future_migration_scenarios(residuals, years=(2016, 2021))
     assert no_ukraine.groupby("scenario")["all_ages_rate"].first()["high"] < tot["high"]
+
+
+def test_central_out_level_contains_the_quoted_national_emigration_rate():
+    """Rule: the central gross out-migration level is at least the national emigration rate
+    quoted from DST (1.28 % in 2019) and lies inside its stated range."""
+    e = mr.national_emigration_rate(2019)
+    assert e == pytest.approx(74_597 / 5_806_081)
+    assert mr.OUT_LEVEL_RANGE[0] <= mr.OUT_LEVEL <= mr.OUT_LEVEL_RANGE[1]
+    assert mr.OUT_LEVEL > e
