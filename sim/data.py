@@ -43,7 +43,17 @@ FILES = {
     "boundaries": "municipalities_midtjylland.geojson",
     "urban_classes": "urban_size_class_denmark_quoted.csv",
     "national_population": "denmark_population_age5_sex_1990_2025.csv",
+    "age_bands": "municipal_population_agebands_2016_2023.csv",
+    "towns_by3": "town_population_by3_2026.csv",
+    "schools": "schools_institutionsregister_midtjylland.csv",
+    "migration_quoted": "border_migration_quoted.csv",
+    "households_quoted": "households_quoted.csv",
 }
+
+#: FOLK1A age bands of ``municipal_population_agebands_2016_2023.csv``: column, first age, last
+#: age (``None`` = open-ended 80+).
+AGE_BANDS = (("a0_5", 0, 5), ("a6_16", 6, 16), ("a17_19", 17, 19), ("a20_34", 20, 34),
+             ("a35_64", 35, 64), ("a65_79", 65, 79), ("a80p", 80, None))
 
 
 class DataError(ValueError):
@@ -224,6 +234,87 @@ def boundaries() -> dict:
     if gj.get("type") != "FeatureCollection" or not gj.get("features"):
         raise DataError(f"{p}: expected a GeoJSON FeatureCollection with features")
     return gj
+
+
+@_per_folder
+def municipal_age_bands() -> pd.DataFrame:
+    """FOLK1A population on 1 January by municipality and 7 age bands, 2016-2023.
+
+    Checked: every band is a count >= 0 and the bands sum to ``total`` in every row.
+    """
+    cols = {"municipality_code": "num", "municipality": "str", "year": "num", "total": "num"}
+    cols.update({b: "num" for b, _, _ in AGE_BANDS})
+    df = _read_csv("age_bands", cols)
+    p = _path("age_bands")
+    bands = [b for b, _, _ in AGE_BANDS]
+    if df[[*bands, "total"]].isna().any().any() or (df[bands] < 0).any().any():
+        raise DataError(f"{p}: every age-band cell must be a count >= 0; restore the shipped file")
+    off = df[bands].sum(axis=1) != df["total"]
+    if off.any():
+        row = int(off.idxmax()) + 2
+        raise DataError(f"{p}: row {row}: the age bands do not sum to column 'total'; correct "
+                        "that row or restore the shipped file")
+    if df.duplicated(["municipality_code", "year"]).any():
+        raise DataError(f"{p}: a municipality-year appears twice; keep one row per "
+                        "municipality_code and year")
+    return df
+
+
+@_per_folder
+def town_population_by3() -> pd.DataFrame:
+    """Statistics Denmark BY3: population of towns of 1,000+ on 1 January 2026 (121 towns)."""
+    df = _read_csv("towns_by3", {"town_name": "str", "municipality_code": "num",
+                                 "municipality": "str", "population_2026": "num"})
+    if df["population_2026"].isna().any() or (df["population_2026"] <= 0).any():
+        raise DataError(f"{_path('towns_by3')}: column 'population_2026' must be a positive "
+                        "count in every row")
+    return df
+
+
+#: Institution types of the Institutionsregister kept in the school register file.
+SCHOOL_TYPES = {1012: "Folkeskoler", 1013: "Friskoler og private grundskoler",
+                1014: "Kommunale ungdomsskoler og ungdomskostskoler",
+                1015: "Specialskoler for børn"}
+
+
+@_per_folder
+def schools_register() -> pd.DataFrame:
+    """Schools of Region Midtjylland from the Institutionsregister (types in SCHOOL_TYPES).
+
+    Checked: unique institution numbers, known type codes, coordinates present.
+    """
+    df = _read_csv("schools", {
+        "institution_number": "num", "name": "str", "type_code": "num", "municipality": "str",
+        "municipality_code": "num", "lat": "num", "lon": "num", "unit_kind": "str",
+        "main_institution": "num"})
+    p = _path("schools")
+    if df["institution_number"].duplicated().any():
+        dup = int(df.loc[df["institution_number"].duplicated(), "institution_number"].iloc[0])
+        raise DataError(f"{p}: column 'institution_number' holds {dup} twice; keep one row per "
+                        "institution")
+    unknown = ~df["type_code"].isin(list(SCHOOL_TYPES))
+    if unknown.any():
+        raise DataError(f"{p}: column 'type_code' holds {df.loc[unknown, 'type_code'].iloc[0]!r}"
+                        f"; allowed: {', '.join(map(str, SCHOOL_TYPES))}")
+    if df[["lat", "lon"]].isna().any().any():
+        raise DataError(f"{p}: columns 'lat'/'lon' must hold coordinates in every row")
+    return df
+
+
+@_per_folder
+def border_migration_quoted() -> pd.DataFrame:
+    """Published migration and mobility figures (one row per quoted figure, URL per row)."""
+    return _read_csv("migration_quoted", {"topic": "str", "area": "str", "period": "str",
+                                          "measure": "str", "value": "num", "unit": "str",
+                                          "source_url": "str", "quote": "str"})
+
+
+@_per_folder
+def households_quoted() -> pd.DataFrame:
+    """Statistics Denmark's published household figures (FAM55N release, 1 January 2022)."""
+    return _read_csv("households_quoted", {"area": "str", "date": "str", "measure": "str",
+                                           "value": "num", "unit": "str",
+                                           "source_url": "str"})
 
 
 def clear_cache() -> None:

@@ -2,8 +2,13 @@
 
 The 631 parishes (2021 population) are the backbone. Each gazetteer town is attached to the
 parish whose visual centre is nearest within its municipality. Town populations come, in this
-order, from dated Statistics Denmark urban-area figures quoted by web pages (the year nearest
-the base year, earlier year on a tie), then from GeoNames (year not stated). A town's known
+order (:func:`_known_town_populations`): a dated Statistics Denmark urban-area figure quoted by
+a web page for a year within :data:`QUOTE_WINDOW` of the base year; for a town in Statistics
+Denmark's BY3 table of 1 January 2026, the geometric interpolation between its latest earlier
+dated quote and the 2026 figure, or without an earlier quote the 2026 figure back-cast by the
+municipality's change (:func:`backcast_factor`; both flagged ``estimated``); any other dated
+quote (the year nearest the base year, earlier year on a tie); GeoNames (year not stated).
+A town's known
 population is drawn from its own parish first and then from the nearest parishes of the same
 municipality, so a city like Aarhus absorbs the parishes it covers and totals never exceed the
 parishes' sum.
@@ -39,6 +44,42 @@ NAME_ALIASES = {("Hov", 727): "Hou"}
 #: urban_size_class_denmark_quoted.csv) - the numerator of the countryside share target.
 LANDDISTRIKTER_2019 = ("landdistrikter (<200)", 2019, "population")
 
+#: A dated DST quote at most this many years from the base year beats the BY3 estimates.
+#: Measured (data/SOURCES.md): the BY3 back-cast differs from the 34 quotes of 2020-2022 by
+#: 3.4 % (mean absolute); interpolating between an earlier quote and BY3 differs from the 14
+#: such quotes that have one by 2.3 % (back-cast: 4.6 %); a quote of the base year +-1 is a
+#: direct measurement.
+QUOTE_WINDOW = 1
+#: Year of the BY3 town figures (``town_population_by3_2026.csv``, 1 January).
+BY3_YEAR = 2026
+#: Years whose mean growth is continued to bridge the municipal series (ends 2023) to 2026.
+BRIDGE_GROWTH_YEARS = (2018, 2023)
+
+
+def backcast_factor(base_year: int, target_year: int = BY3_YEAR,
+                    growth_years: tuple[int, int] = BRIDGE_GROWTH_YEARS,
+                    municipal: pd.DataFrame | None = None) -> pd.Series:
+    """Per municipality: observed population in base_year / estimated population in target_year.
+
+    The municipal series ends in ``growth_years[1]`` (2023): the target year's population is
+    that last figure continued at the municipality's mean yearly growth over ``growth_years``,
+    ``P(target) = P(last) * (1 + g) ** (target - last)``, ``g = (P(last) / P(first)) ** (1 /
+    (last - first)) - 1``. A town's base-year population is its target-year figure times this
+    factor: the town is assumed to have changed like its municipality (an estimate; its error
+    against dated DST figures is in ``data/SOURCES.md``).
+
+    Returns:
+        Factor indexed by municipality code.
+    """
+    m = data.municipal_population() if municipal is None else municipal
+    p = m.pivot_table(index="municipality_code", columns="year", values="population_1jan")
+    first, last = growth_years
+    missing = [y for y in (base_year, first, last) if y not in p.columns]
+    if missing:
+        raise ValueError(f"no municipal populations for {missing} in {data.FILES['municipal']}")
+    g = (p[last] / p[first]) ** (1.0 / (last - first)) - 1.0
+    return p[base_year] / (p[last] * (1.0 + g) ** (target_year - last))
+
 
 @dataclass(frozen=True)
 class PlaceBuild:
@@ -64,32 +105,78 @@ def national_countryside_share() -> float:
     return float(row["value"].iloc[0]) / float(total)
 
 
+def interpolate_geometric(p0: float, y0: int, p1: float, y1: int, year: int) -> float:
+    """Population in ``year`` on the constant-growth path from (y0, p0) to (y1, p1)."""
+    return p0 * (p1 / p0) ** ((year - y0) / (y1 - y0))
+
+
 def _known_town_populations(towns: pd.DataFrame, base_year: int) -> pd.DataFrame:
-    """Pick one population per town: dated DST quote nearest base_year, else GeoNames."""
+    """Pick one population per town (see the module docstring for the order of sources).
+
+    Returns columns pop_known, pop_year, pop_source and pop_estimated (True for a BY3
+    back-cast), aligned with ``towns``.
+    """
     quotes = data.town_population_quotes().copy()
     quotes["name"] = [NAME_ALIASES.get((n, int(m)), n)
                       for n, m in zip(quotes["name"], quotes["municipality_code"], strict=True)]
     quotes["dist"] = (quotes["year"] - base_year).abs() + (quotes["year"] > base_year) * 0.5
     quotes = quotes.sort_values(["name", "municipality_code", "dist"])
     best = quotes.drop_duplicates(["name", "municipality_code"], keep="first")
+    by3 = data.town_population_by3()
+    factor = backcast_factor(base_year)
 
     out = towns[["name", "municipality_code"]].copy()
     out["pop_known"] = np.nan
     out["pop_year"] = pd.Series([pd.NA] * len(out), dtype="Int64")
     out["pop_source"] = ""
-    # duplicate names in one municipality: a quote goes to the copy in the bigger parish
+    out["pop_estimated"] = False
+    # duplicate names in one municipality: a figure goes to the copy in the bigger parish
     key_order = towns.sort_values("parish_pop", ascending=False)
     first_idx = key_order.drop_duplicates(["name", "municipality_code"]).set_index(
         ["name", "municipality_code"]).index
     first_rows = key_order.drop_duplicates(["name", "municipality_code"]).index
     lookup = dict(zip(first_idx, first_rows, strict=True))
-    for _, q in best.iterrows():
-        row = lookup.get((q["name"], int(q["municipality_code"])))
-        if row is None:
-            continue
+
+    def quote(row: int, q: pd.Series) -> None:
         out.loc[row, "pop_known"] = q["population"]
         out.loc[row, "pop_year"] = int(q["year"])
         out.loc[row, "pop_source"] = f"DST urban area {int(q['year'])} via {q['source']}"
+
+    near = best["dist"] <= QUOTE_WINDOW + 0.5
+    early = quotes[quotes["year"] < base_year - QUOTE_WINDOW].sort_values("year")
+    early = early.drop_duplicates(["name", "municipality_code"], keep="last").set_index(
+        ["name", "municipality_code"])
+    for _, q in best[near].iterrows():
+        row = lookup.get((q["name"], int(q["municipality_code"])))
+        if row is not None:
+            quote(row, q)
+    for _, t in by3.iterrows():
+        code = int(t["municipality_code"])
+        row = lookup.get((NAME_ALIASES.get((t["town_name"], code), t["town_name"]), code))
+        if row is None or out.at[row, "pop_source"]:
+            continue
+        p26 = float(t["population_2026"])
+        key = (out.at[row, "name"], code)
+        out.loc[row, "pop_year"] = base_year
+        out.loc[row, "pop_estimated"] = True
+        if key in early.index:
+            e = early.loc[key]
+            y0, p0 = int(e["year"]), float(e["population"])
+            out.loc[row, "pop_known"] = interpolate_geometric(p0, y0, p26, BY3_YEAR, base_year)
+            out.loc[row, "pop_source"] = (
+                f"estimated: geometric interpolation to {base_year} between DST urban area "
+                f"{y0} ({int(p0)}, via {e['source']}) and DST BY3 {BY3_YEAR} ({int(p26)})")
+            continue
+        f = float(factor[code])
+        out.loc[row, "pop_known"] = p26 * f
+        out.loc[row, "pop_source"] = (
+            f"estimated: DST BY3 {BY3_YEAR} ({int(p26)}) back-cast to {base_year} by "
+            f"municipal change x{f:.4f} ({BRIDGE_GROWTH_YEARS[0]}-{BRIDGE_GROWTH_YEARS[1]} "
+            f"growth continued to {BY3_YEAR})")
+    for _, q in best[~near].iterrows():
+        row = lookup.get((q["name"], int(q["municipality_code"])))
+        if row is not None and not out.at[row, "pop_source"]:
+            quote(row, q)
     geon = towns["population"].notna() & out["pop_known"].isna() & ~towns["geonames_only"]
     out.loc[geon, "pop_known"] = towns.loc[geon, "population"]
     out.loc[geon, "pop_source"] = "GeoNames cities500 (year not stated)"
@@ -121,7 +208,7 @@ def build_places(base_year: int = 2021, town_min: int = 200) -> PlaceBuild:
     st["parish_pop"] = par["population"].to_numpy()[st["parish_idx"]]
 
     known = _known_town_populations(st, base_year)
-    st = st.join(known[["pop_known", "pop_year", "pop_source"]])
+    st = st.join(known[["pop_known", "pop_year", "pop_source", "pop_estimated"]])
 
     remaining = par["population"].to_numpy().astype(float).copy()
     town_pop = np.zeros(len(st))
@@ -179,7 +266,7 @@ def build_places(base_year: int = 2021, town_min: int = 200) -> PlaceBuild:
     towns = pd.DataFrame({
         "name": st["name"], "kind": "town", "parish_idx": st["parish_idx"],
         "x": sx, "y": sy, "lat": st["lat"], "lon": st["lon"],
-        "population": town_pop, "estimated": unknown,
+        "population": town_pop, "estimated": unknown | st["pop_estimated"].to_numpy(bool),
         "pop_source": np.where(unknown, f"estimated: share {f:.3f} of parish remainder",
                                st["pop_source"]),
         "pop_year": st["pop_year"], "capped": capped, "hamlets": "",

@@ -11,13 +11,16 @@ random value in ``0..closure_years``, so closures of the starting stock are spre
 place without the kind opens one unit when its would-be catchment exceeds ``opening_factor``
 times the threshold (the best such place per municipality and kind per year).
 
-Starting units: OpenStreetMap 2019 nodes attached to the nearest place of their municipality
-(a lower bound: buildings mapped as polygons are missing), plus one inferred unit in every
-town at least ``infer_min_town_pop`` big that has none.
+Starting units: schools are the school locations of the official Institutionsregister
+(:func:`register_school_locations`); the other kinds are OpenStreetMap 2019 nodes (a lower
+bound: buildings mapped as polygons are missing), plus one inferred unit in every town at least
+``infer_min_town_pop`` big that has none. Both are attached to the nearest place of their
+municipality.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -35,7 +38,50 @@ OSM_TAGS = {
     "doctor": ("amenity=doctors", "amenity=clinic"),
     "pharmacy": ("amenity=pharmacy",),
 }
-ORIGINS = ("osm", "inferred", "opened", "initiative")
+ORIGINS = ("osm", "inferred", "opened", "initiative", "register")
+
+#: Register types that are a school families choose by: folkeskoler and free/private schools
+#: (1017, municipal international schools, has no unit in the region). Ungdomsskoler (1014,
+#: leisure and 10th-grade teaching for teenagers) and special schools (1015, pupils referred
+#: from the whole municipality) have no local catchment and are left out.
+TEACHING_TYPES = (1012, 1013)
+#: Names of units that teach only the optional 10th grade (a one-year class of 16-year-olds).
+TENTH_GRADE_ONLY = re.compile(
+    r"10\. ?klasse|10´eren|10'eren|\bEUD ?10\b|FUTURE10|STEP10|Learnmark 10|10KCD", re.I)
+
+
+def register_school_locations(register: pd.DataFrame | None = None) -> pd.DataFrame:
+    """School locations teaching pupils, one row per location, from the Institutionsregister.
+
+    Rules, in order:
+
+    1. Only rows of :data:`TEACHING_TYPES`.
+    2. A department (``unit_kind`` "Afdeling") counts only if its main institution is in the
+       register with a teaching type: departments of vocational schools, gymnasiums,
+       ungdomsskoler or special schools are left out.
+    3. Units whose name says they teach only the 10th grade are left out.
+    4. Rows at the same point (coordinates rounded to 4 decimals, about 10 m) in one
+       municipality are one location: a main school and its department at one address, or two
+       institutions sharing a building, are not counted twice.
+
+    Returns:
+        Columns municipality_code, lat, lon, name (names joined by "; "), institutions (their
+        numbers joined by "; ").
+    """
+    reg = data.schools_register() if register is None else register
+    types = dict(zip(reg["institution_number"], reg["type_code"], strict=True))
+    teach = reg["type_code"].isin(TEACHING_TYPES)
+    dept = reg["unit_kind"].str.startswith("Afdeling")
+    main_ok = reg["main_institution"].map(lambda m: types.get(m, 0) in TEACHING_TYPES)
+    tenth = reg["name"].str.contains(TENTH_GRADE_ONLY)
+    keep = reg[teach & (~dept | main_ok) & ~tenth].copy()
+    keep["_lat"] = keep["lat"].round(4)
+    keep["_lon"] = keep["lon"].round(4)
+    out = keep.groupby(["municipality_code", "_lat", "_lon"], sort=True).agg(
+        lat=("lat", "first"), lon=("lon", "first"),
+        name=("name", lambda v: "; ".join(v)),
+        institutions=("institution_number", lambda v: "; ".join(str(int(x)) for x in v)))
+    return out.reset_index().drop(columns=["_lat", "_lon"])
 
 
 @dataclass
@@ -159,34 +205,44 @@ class Services:
 def initial_services(world: World, params: ServiceParams,
                      users_by_kind: list[np.ndarray] | None = None,
                      rng: np.random.Generator | None = None) -> Services:
-    """OSM 2019 units plus inferred units.
+    """Register schools, OSM 2019 units of the other kinds, plus inferred units.
 
-    Inferred: one unit in every town above ``infer_min_town_pop`` that has none; then, if
-    ``users_by_kind`` is given, the opening rule is applied until no place qualifies, so
-    the start is a state the model's own rules would keep (no burst of openings in the first
-    simulated years just because OSM misses buildings). With ``rng``, units already unviable
-    get a random count of unviable years so far (0..closure_years): their closures spread out.
+    Schools: one unit per school location of the Institutionsregister
+    (:func:`register_school_locations`), origin ``register``. The register is the complete
+    official list, so no school is inferred. Other kinds: OSM nodes, then one inferred unit in
+    every town above ``infer_min_town_pop`` that has none; then, if ``users_by_kind`` is given,
+    the opening rule is applied to those kinds until no place qualifies, so the start is a
+    state the model's own rules would keep (no burst of openings in the first simulated years
+    just because OSM misses buildings). With ``rng``, units already unviable get a random count
+    of unviable years so far (0..closure_years): their closures spread out.
     """
     osm = data.services_osm()
-    kinds, places = [], []
-    for k, tags in enumerate(KINDS):
-        pts = osm[osm["osm_tag"].isin(OSM_TAGS[tags])]
-        idx = _attach_points(pts, world.places)
-        kinds.append(np.full(len(idx), k))
-        places.append(idx)
+    school = KINDS.index("school")
     s = Services(*(np.zeros(0, t) for t in (np.int8, np.int32, bool, np.int16, np.int8,
                                              np.int32, np.int32, np.float64)))
-    s._append(np.concatenate(kinds), np.concatenate(places), ORIGINS.index("osm"), 0)
+    for k, tags in enumerate(KINDS):
+        if k == school:
+            idx = _attach_points(register_school_locations(), world.places)
+            s._append(np.full(len(idx), k), idx, ORIGINS.index("register"), 0)
+        else:
+            idx = _attach_points(osm[osm["osm_tag"].isin(OSM_TAGS[tags])], world.places)
+            s._append(np.full(len(idx), k), idx, ORIGINS.index("osm"), 0)
     pop = world.places["population"].to_numpy()
     is_town = world.places["kind"].to_numpy() == "town"
     have = s.open_count(world.n)
     for k in range(len(KINDS)):
+        if k == school:
+            continue
         need = is_town & (pop >= params.infer_min_town_pop[k]) & (have[:, k] == 0)
         where = np.flatnonzero(need)
         s._append(np.full(len(where), k), where, ORIGINS.index("inferred"), 0)
     if users_by_kind is not None:
+        # the opening rule fills OSM gaps only: an infinite school threshold opens no school
+        thr = list(params.viability_threshold)
+        thr[school] = np.iinfo(np.int64).max
+        no_school = params.model_copy(update={"viability_threshold": tuple(thr)})
         for _ in range(200):
-            if open_new(world, s, params, users_by_kind, 0, ORIGINS.index("inferred")) == 0:
+            if open_new(world, s, no_school, users_by_kind, 0, ORIGINS.index("inferred")) == 0:
                 break
         if rng is not None:
             for k in range(len(KINDS)):

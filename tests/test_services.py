@@ -5,9 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.params import ServiceParams
-from sim.services import KINDS, ORIGINS, Services, catchments, update_services
-from sim.world import World
+from sim import data
+from sim.params import ServiceParams, WorldParams
+from sim.services import (
+    KINDS,
+    ORIGINS,
+    Services,
+    catchments,
+    initial_services,
+    register_school_locations,
+    update_services,
+)
+from sim.world import World, build_world
 
 
 def _world(n=4):
@@ -61,3 +70,51 @@ def test_a_place_with_a_big_enough_would_be_catchment_opens_a_unit():
     assert out["opened"] == 1
     new = s.origin == ORIGINS.index("opened")
     assert s.place[new].tolist() == [0] and s.kind[new].tolist() == [KINDS.index("grocer")]
+
+
+def _register(rows):
+    cols = ["institution_number", "name", "type_code", "municipality_code", "lat", "lon",
+            "unit_kind", "main_institution"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def test_register_counts_one_unit_per_school_location():
+    """Rule: a school location teaches pupils (folkeskole or free school); a main school and
+    its department at one address count once; departments of a vocational school, 10th-grade
+    centres, ungdomsskoler and special schools do not count."""
+    solo, main, dept = "Institution uden enheder", "Hovedskole (institution med enheder)", \
+        "Afdeling (underordnet enhed)"
+    reg = _register([
+        (1, "Byskolen", 1012, 10, 56.0, 9.0, main, 1),
+        (2, "Byskolen, folkeskoleafdeling", 1012, 10, 56.0, 9.0, dept, 1),  # same point
+        (3, "Byskolen, afd. Landsby", 1012, 10, 56.1, 9.1, dept, 1),  # second location
+        (4, "Friskolen", 1013, 10, 56.2, 9.2, solo, None),
+        (5, "Tech College, 10. klasse", 1012, 10, 56.3, 9.3, dept, 99),  # main not a school
+        (6, "10. Klasse Center", 1012, 10, 56.4, 9.4, solo, None),
+        (7, "Ungdomsskolen", 1014, 10, 56.5, 9.5, solo, None),
+        (8, "Specialskolen", 1015, 10, 56.6, 9.6, solo, None),
+        (9, "Friskolen", 1013, 20, 56.2, 9.2, solo, None),  # same point, other municipality
+    ])
+    loc = register_school_locations(reg)
+    assert len(loc) == 4
+    assert sorted(loc["institutions"]) == ["1; 2", "3", "4", "9"]
+    assert loc.groupby("municipality_code").size().to_dict() == {10: 3, 20: 1}
+
+
+def test_initial_schools_are_the_register_locations_in_their_municipality():
+    """Rule: every starting school unit is one register school location (origin 'register'),
+    attached to a place of its own municipality; no school is inferred or opened at start."""
+    world = build_world(WorldParams())
+    users = [np.full(world.n, 1e6)] * len(KINDS)  # every place would qualify for an opening
+    s = initial_services(world, ServiceParams(), users)
+    school = s.kind == KINDS.index("school")
+    loc = register_school_locations()
+    assert school.sum() == len(loc) > 400
+    assert (s.origin[school] == ORIGINS.index("register")).all()
+    muni = world.places["municipality_code"].to_numpy()[s.place[school]]
+    got = pd.Series(muni).value_counts().sort_index()
+    want = loc["municipality_code"].astype(int).value_counts().sort_index()
+    assert got.to_dict() == want.to_dict()
+    assert set(want.index) == set(data.municipal_population()["municipality_code"].astype(int))
+    grocers = s.kind == KINDS.index("grocer")
+    assert (s.origin[grocers] == ORIGINS.index("inferred")).any()  # other kinds still infer
