@@ -68,7 +68,7 @@ path = "relocation.move_rate[9]"
 path = "relocation.weights.grocer[1]"
 [outcomes]
 keep = ["village_populaton"]
-places = ["Sønder Hjrm"]
+places = ["Aspp"]
 """)
     res, problems = check(p, places)
     assert res is None
@@ -78,7 +78,7 @@ places = ["Sønder Hjrm"]
     assert "no element [9]; it has 4" in text
     assert "no documented upper" in text and "range = [low, high]" in text
     assert "did you mean 'village_population'" in text
-    assert "Sønder Hjerm" in text
+    assert "Asp" in text
     assert "design.samples is required" in text
 
 
@@ -215,9 +215,9 @@ def test_outcomes_from_a_place_year_table(places):
                        "place_id": np.tile(np.arange(n), 2),
                        "population": np.concatenate([pops, pops * 2]),
                        "grocer_open": np.tile((np.arange(n) % 2), 2)})
-    pid = int(places.index[places["name"] == "Sønder Hjerm"][0])
+    pid = int(places.index[places["name"] == "Asp"][0])
     t = outcome_table(py, ("village_population", "villages_without_grocer",
-                           "region_population"), (("Sønder Hjerm", pid, "sh"),), places)
+                           "region_population"), (("Asp", pid, "sh"),), places)
     w = t.pivot(index="year", columns="outcome", values="value")
     assert w.loc[2021, "village_population"] == pops[villages].sum()
     assert w.loc[2022, "village_population"] == 2 * pops[villages].sum()
@@ -230,11 +230,11 @@ def test_outcomes_from_a_place_year_table(places):
 
 def test_a_run_is_a_pure_function_of_its_spec(tmp_path, places):
     """The same RunSpec gives the same table; another seed gives another."""
-    body = BASIC + '[outcomes]\nplaces = ["Sønder Hjerm"]\n'
+    body = BASIC + '[outcomes]\nplaces = ["Asp"]\n'
     res, _ = check(write(tmp_path, body), places)
     a, b = plan(res)
     t1, t2, t3 = execute(a), execute(a), execute(b)
     pd.testing.assert_frame_equal(t1, t2)
     assert not t1.equals(t3)
     assert set(t1["year"]) == {2021, 2022}
-    assert "population_sønder_hjerm" in set(t1["outcome"])
+    assert "population_asp" in set(t1["outcome"])

@@ -54,7 +54,7 @@ path = "relocation.move_rate[1]"
 range = [0.15, 0.35]
 
 [outcomes]
-places = ["Sønder Hjerm"]
+places = ["Asp"]
 """
 N_RUNS = 8
 

@@ -27,7 +27,7 @@ pydantic, unknown keys rejected), in the vocabulary of the EMA Workbench::
 
     [outcomes]
     keep = ["village_population", "villages_without_grocer", "region_population"]
-    places = ["Sønder Hjerm"]
+    places = ["Asp"]
 
 A factor's ``path`` names a model parameter by its nested name (``services.closure_hazard``;
 ``[i]`` picks an element of a per-stage or per-kind list; ``relocation.weights.grocer[1]``)
