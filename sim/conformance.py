@@ -74,7 +74,8 @@ def state_with(model: RegionModel, effects: EffectSet) -> PlaceState:
     w = model.world
     return build_place_state(w, model.access, effects, model.services.open_count(w.n),
                              model.housing.price, model.pop.place_persons(w.n)
-                             / model.params.scale, model.segments, model.year)
+                             / model.params.scale, model.segments, model.year,
+                             model.location)
 
 
 def values_with(model: RegionModel, effects: EffectSet) -> np.ndarray:

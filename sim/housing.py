@@ -37,10 +37,14 @@ class Housing:
 
     @classmethod
     def initial(cls, households_per_place: np.ndarray, params: HousingParams,
-                rng: np.random.Generator) -> Housing:
-        """Stock = households plus vacant dwellings at the initial vacancy rate."""
+                rng: np.random.Generator, rates: np.ndarray | None = None) -> Housing:
+        """Stock = households plus vacant dwellings at the initial vacancy rate.
+
+        ``rates`` gives a vacancy rate per place instead (an equilibrium start).
+        """
         hh = households_per_place.astype(np.int64)
-        target = hh / (1.0 - params.initial_vacancy_rate) - hh
+        rate = params.initial_vacancy_rate if rates is None else np.asarray(rates, float)
+        target = hh / (1.0 - rate) - hh
         base = np.floor(target)
         vacant = base + (rng.random(len(hh)) < target - base)
         n = len(hh)

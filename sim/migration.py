@@ -1,32 +1,48 @@
-"""Exchange of households with the rest of Denmark and abroad.
+"""Exchange of households with the rest of Denmark and abroad, by age and municipality.
 
-**Out.** A household leaves the region with a yearly probability by the age of its head
-(``emigration_rate_by_age``, highest for young adults).
+The rates come from the data (:mod:`sim.migration_rates`: FOLK1A cohort residuals of the
+years ``migration.net_years``) and from labelled assumptions:
 
-They are removed at the end of the year's relocation step.
+**Out.** A household leaves the region with a yearly probability ``k * m(head age)``, where
+``m`` is the Rogers-Castro model migration schedule (age shape; literature) and ``k`` is set
+at start-up so that the expected persons leaving per resident equal ``migration.out_level``
+(assumption, no regional figure found). Leavers are removed at the end of the year's
+relocation step.
 
-**In.** The number of in-migrating persons each year is this year's out-migrating persons
-plus ``net_migration_rate`` times the population. Unless set, that rate is derived at start-up
-from data: the region's observed mean yearly growth over the five years before the base year
-(2016-2021 for the 2021 base; never a year after the base year) minus the
-model's own expected natural balance (births minus deaths per person) in the starting
-population. In-migrant households copy the composition of households drawn from this year's
-out-migrants (so in- and out-migration share an age profile); they then choose a place like
-any mover, without a distance term, and arrive only if they find a vacant dwelling.
+**In.** For each of the seven FOLK1A age bands, the in-migrating persons of the year are this
+year's out-migrants of the band plus the band's net border migration rate (data: the
+region's cohort residuals, moves between its municipalities cancel) times its current stock,
+at the level ``migration.future_level`` (scenario assumption: low / central / high). The
+in-migrant households copy households of the region, chosen per head-age band so that the
+copied persons match the band targets (non-negative least squares), each household by a
+keyed draw. Each arriving household enters through a municipality drawn by its head's band
+from the data's in-migrant destinations (students and young adults mostly to Aarhus and the
+education towns, families and seniors elsewhere) and a place of it drawn by population; it
+then chooses where to live like any mover, with the distance decay from that entry place,
+and arrives only if it finds a vacant dwelling.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
+from scipy.optimize import nnls
 
 from . import data, rng
 from .household import Households, Population
-from .params import MigrationParams
+from .params import MigrationParams, Parameters
 from .rng import Streams
+from .world import World
 
-AGE_EDGES = (30, 45, 65)
+#: The FOLK1A age bands: lower bound of each (0-5, 6-16, 17-19, 20-34, 35-64, 65-79, 80+).
+BAND_LOWS = np.array([lo for _, lo, _ in data.AGE_BANDS])
+
+
+def band_of(age: np.ndarray) -> np.ndarray:
+    """FOLK1A age band (0..6) of each age."""
+    return np.searchsorted(BAND_LOWS, np.asarray(age), side="right") - 1
 
 
 def municipal_growth_pct(first: int, last: int) -> dict[int, float]:
@@ -43,81 +59,208 @@ def observed_growth_rate(first: int = 2016, last: int = 2021) -> float:
     return float((tot[last] / tot[first]) ** (1.0 / (last - first)) - 1.0)
 
 
-def emigrate(pop: Population, head_age: np.ndarray, rates: tuple[float, ...], n_places: int,
-             u: np.ndarray) -> tuple[np.ndarray, np.ndarray, Population]:
+def flow_years(params: Parameters) -> tuple[int, int]:
+    """The observed flow years (start years) a run uses (see ``migration.net_years``)."""
+    from .params import FIRST_FLOW_YEAR, LAST_FLOW_YEAR
+
+    if params.migration.net_years is not None:
+        return params.migration.net_years
+    first, last = params.base_year - 5, params.base_year - 1
+    if first < FIRST_FLOW_YEAR or last > LAST_FLOW_YEAR:
+        raise ValueError(
+            f"base year {params.base_year}: the five years before it are not all observed "
+            f"({FIRST_FLOW_YEAR}-{LAST_FLOW_YEAR}); set migration.net_years to start years "
+            "inside the calibration's fit window")
+    return first, last
+
+
+@cache
+def _observed(years: tuple[int, int], level: str, demography_json: str, out_level: float,
+              data_folder: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Net rate per band, destination shares (band x municipality) and municipality codes."""
+    from . import migration_rates as mr
+    from .params import DemographyParams
+
+    res = mr.cohort_residuals(params=DemographyParams.model_validate_json(demography_json))
+    scen = mr.future_migration_scenarios(res, years=years)
+    net = (scen[scen["scenario"] == level].set_index("band")["net_rate"]
+           .reindex(list(mr.BAND_NAMES)).to_numpy(float))
+    dest = mr.inmigrant_destinations(res, level=out_level, years=years)
+    codes = np.sort(dest["municipality_code"].unique()).astype(np.int64)
+    share = (dest.pivot_table(index="band", columns="municipality_code", values="share")
+             .reindex(index=list(mr.BAND_NAMES), columns=codes).fillna(0.0).to_numpy(float).copy())
+    share /= np.maximum(share.sum(axis=1, keepdims=True), 1e-300)
+    return net, share, codes
+
+
+@dataclass(frozen=True)
+class BorderRates:
+    """The run's migration rates across the region's border (fixed at start-up).
+
+    Attributes:
+        out_scale: ``k`` of the out-migration probability ``k * m(head age)``.
+        net_rate: Net border migration per person of each age band and year.
+        entry_cdf: Per head band, the CDF over :attr:`municipalities` of the entry
+            municipality of in-migrant households.
+        municipalities: Municipality codes (order of the CDF columns).
+        place_cdf: Per municipality, the CDF over its places (by data population).
+        place_ids: Per municipality, the place indices of that CDF.
+        years: The observed flow years used.
+    """
+
+    out_scale: float
+    net_rate: np.ndarray
+    entry_cdf: np.ndarray
+    municipalities: np.ndarray
+    place_cdf: tuple[np.ndarray, ...]
+    place_ids: tuple[np.ndarray, ...]
+    years: tuple[int, int]
+
+    def out_probability(self, head_age: np.ndarray) -> np.ndarray:
+        """Yearly probability that a household with this head age leaves the region."""
+        return np.minimum(self.out_scale * rogers_castro(head_age), 1.0)
+
+    def entry_places(self, head_band: np.ndarray, u_muni: np.ndarray,
+                     u_place: np.ndarray) -> np.ndarray:
+        """Entry place of in-migrant households by head band, from two uniforms each."""
+        cdf = self.entry_cdf[head_band]
+        m = np.minimum((cdf < u_muni[:, None]).sum(axis=1), len(self.municipalities) - 1)
+        out = np.empty(len(m), np.int64)
+        for k in np.unique(m):
+            sel = m == k
+            c = self.place_cdf[k]
+            j = np.minimum(np.searchsorted(c, u_place[sel], side="right"), len(c) - 1)
+            out[sel] = self.place_ids[k][j]
+        return out
+
+
+def rogers_castro(age: np.ndarray) -> np.ndarray:
+    """The Rogers-Castro (1981) fundamental model migration schedule at each age."""
+    from .migration_rates import rogers_castro as rc
+
+    return rc(np.asarray(age, float))
+
+
+def border_rates(world: World, pop: Population, params: Parameters) -> BorderRates:
+    """The border rates of a run from the data and the starting population.
+
+    Raises:
+        ValueError: If the flow years are not observed (see :func:`flow_years`).
+    """
+    years = flow_years(params)
+    mp = params.migration
+    net, share, codes = _observed(years, mp.future_level,
+                                  params.demography.model_dump_json(), mp.out_level,
+                                  str(data.data_dir()))
+    size = pop.size()
+    out_scale = mp.out_level * size.sum() / max(float((size * rogers_castro(
+        pop.head_age())).sum()), 1e-12)
+    muni = world.places["municipality_code"].to_numpy().astype(np.int64)
+    weight = world.places["population"].to_numpy(float)
+    cdfs, ids = [], []
+    for c in codes:
+        where = np.flatnonzero(muni == c)
+        w = np.maximum(weight[where], 1e-9)
+        cdf = np.cumsum(w) / w.sum()
+        cdf[-1] = 1.0
+        cdfs.append(cdf)
+        ids.append(where)
+    entry = np.cumsum(share, axis=1)
+    entry[:, -1] = 1.0
+    return BorderRates(out_scale=float(out_scale), net_rate=net, entry_cdf=entry,
+                       municipalities=codes, place_cdf=tuple(cdfs), place_ids=tuple(ids),
+                       years=years)
+
+
+def emigrate(pop: Population, p_leave: np.ndarray, n_places: int,
+             u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Choose the households leaving the region this year.
 
-    They are not removed here (the model removes them with the year's other departures, in
+    They are not removed here (relocation removes them with the year's other departures, in
     one compaction); they are marked unhoused so their dwellings count as vacant. ``u`` holds
     one uniform per household (keyed by the household, for common random numbers).
 
     Returns:
-        (leave, persons out per place, the leaving households as a separate table).
+        (leave per household, persons out per place, persons out per age band).
     """
     hh = pop.households
-    band = np.searchsorted(np.asarray(AGE_EDGES), head_age, side="right")
-    leave = hh.housed & (u < np.asarray(rates)[band])
+    leave = hh.housed & (u < p_leave)
     p = pop.persons
     gone = leave[p.hh]
     out = np.bincount(hh.place[p.hh[gone]], minlength=n_places)
-    rows = np.flatnonzero(leave)
-    remap = np.full(len(hh), -1, np.int64)
-    remap[rows] = np.arange(len(rows))
-    leavers_p = p.take(gone)
-    leavers_p.hh = remap[leavers_p.hh].astype(np.int32)
-    leavers = Population(hh.take(rows), leavers_p, next_hid=0)
-    hh.housed[rows] = False
-    return leave, out, leavers
+    out_band = np.bincount(band_of(p.age[gone]), minlength=len(BAND_LOWS))
+    hh.housed[leave] = False
+    return leave, out, out_band
 
 
-def immigrants(pop: Population, template: Population, n_persons: int,
-               rng: np.random.Generator, old_weight: float = 1.0) -> np.ndarray:
-    """Append in-migrant households (unhoused, place 0) copying ``template`` households.
+def template_copies(pop: Population, eligible: np.ndarray, target: np.ndarray,
+                    u: np.ndarray, old_weight: float = 1.0) -> np.ndarray:
+    """How many in-migrant copies of each household: expected persons match ``target``.
 
-    Returns the household rows added. If there is no template (no out-migrants), households
-    of the current population with a head under 45 are copied instead. ``old_weight`` makes
-    template households headed 55+ that many times as likely to be copied.
+    Households are grouped by their head's age band; the expected households per group solve
+    a non-negative least-squares fit of the copied persons by band to ``target``; a household
+    of group ``g`` is then copied ``floor(e) + [u < e - floor(e)]`` times with
+    ``e = n_g / N_g``. ``old_weight`` makes households headed 55+ that many times as likely,
+    keeping the expected persons.
+
+    Args:
+        pop: The population (templates are its households).
+        eligible: Per household, whether it may serve as a template (housed, staying).
+        target: In-migrant persons wanted per age band.
+        u: One keyed uniform per household.
+        old_weight: Relative weight of templates headed 55+.
     """
-    if n_persons <= 0:
+    n_bands = len(BAND_LOWS)
+    hh_n = len(pop.households)
+    head = pop.head_age()
+    group = band_of(head)
+    p = pop.persons
+    member_band = band_of(p.age)
+    counts = np.zeros((hh_n, n_bands))
+    np.add.at(counts, (p.hh, member_band), 1.0)
+    ok = eligible & (counts.sum(axis=1) > 0)
+    n_group = np.bincount(group[ok], minlength=n_bands).astype(float)
+    m = np.zeros((n_bands, n_bands))
+    np.add.at(m, group[ok], counts[ok])
+    m = m / np.maximum(n_group[:, None], 1.0)
+    n_hh, _ = nnls(m.T, np.maximum(np.asarray(target, float), 0.0))
+    e = np.where(ok, n_hh[group] / np.maximum(n_group[group], 1.0), 0.0)
+    if old_weight != 1.0:
+        size = counts.sum(axis=1)
+        before = (e * size).sum()
+        e = e * np.where(head >= 55, old_weight, 1.0)
+        e *= before / max((e * size).sum(), 1e-12)
+    base = np.floor(e)
+    return (base + (u < e - base)).astype(np.int64)
+
+
+def append_copies(pop: Population, copies: np.ndarray, places: np.ndarray) -> np.ndarray:
+    """Append copies of households (unhoused, at their entry places); returns the new rows.
+
+    ``copies[h]`` copies of household ``h``; ``places`` holds one entry place per copy in the
+    order of the new rows (households in row order, copies consecutive).
+    """
+    rows = np.repeat(np.arange(len(copies)), copies)
+    hh = pop.households
+    tp = pop.persons
+    if len(rows) == 0:
         return np.zeros(0, np.int64)
-    if len(template.households) == 0:
-        src_rows = np.flatnonzero(pop.head_age() < 45)
-        template = pop
-    else:
-        src_rows = np.arange(len(template.households))
-    if len(src_rows) == 0:
-        return np.zeros(0, np.int64)
-    size = np.bincount(template.persons.hh, minlength=len(template.households))[src_rows]
-    mean = max(size.mean(), 1.0)
-    k = int(np.ceil(n_persons / mean * 1.2)) + 1
-    if old_weight == 1.0:
-        pick = src_rows[rng.integers(0, len(src_rows), k)]
-    else:
-        w = np.where(template.head_age()[src_rows] >= 55, old_weight, 1.0)
-        pick = src_rows[rng.choice(len(src_rows), size=k, p=w / w.sum())]
-    sizes = np.bincount(template.persons.hh, minlength=len(template.households))[pick]
-    keep = np.cumsum(sizes) <= n_persons
-    if not keep.any():
-        keep[0] = True
-    pick = pick[keep]
-    # copy members of each picked household
-    tp = template.persons
+    size = np.bincount(tp.hh, minlength=len(hh))
     order = np.argsort(tp.hh, kind="stable")
-    starts = np.searchsorted(tp.hh[order], pick)
-    counts = np.bincount(tp.hh, minlength=len(template.households))[pick]
-    member_idx = order[np.repeat(starts, counts) + _ramp(counts)]
-    new_rows = np.arange(len(pop.households), len(pop.households) + len(pick))
+    starts = np.searchsorted(tp.hh[order], rows)
+    n_mem = size[rows]
+    member_idx = order[np.repeat(starts, n_mem) + _ramp(n_mem)]
+    new_rows = np.arange(len(hh), len(hh) + len(rows))
     newp = tp.take(member_idx)
-    newp.hh = np.repeat(new_rows, counts).astype(np.int32)
+    newp.hh = np.repeat(new_rows, n_mem).astype(np.int32)
     newp.workplace = np.full(len(newp), -1, np.int32)
     newp.pid = pop.new_pids(len(newp))
-    newp.employed = newp.employed.copy()
-    th = template.households
-    pop.households.extend(Households(
-        place=np.zeros(len(pick), np.int32), hid=pop.new_hids(len(pick)),
-        car=th.car[pick].copy(), renter=th.renter[pick].copy(),
-        years=np.zeros(len(pick), np.int16), housed=np.zeros(len(pick), bool),
-        key=newp.pid[np.concatenate([[0], np.cumsum(counts)[:-1]])].copy()))
+    first = np.concatenate([[0], np.cumsum(n_mem)[:-1]])
+    hh.extend(Households(
+        place=np.asarray(places, np.int32), hid=pop.new_hids(len(rows)),
+        car=hh.car[rows].copy(), renter=hh.renter[rows].copy(),
+        years=np.zeros(len(rows), np.int16), housed=np.zeros(len(rows), bool),
+        key=newp.pid[first].copy()))
     pop.persons.extend(newp)
     return new_rows
 
@@ -154,6 +297,8 @@ class MigrationResult:
             dwelling.
         n_before: Household rows before the arrivals were appended.
         head_age: Age of the head of every household row (arrivals included).
+        out_by_band: Persons leaving per age band.
+        target_by_band: In-migrant persons wanted per age band.
     """
 
     leaving: np.ndarray
@@ -161,40 +306,44 @@ class MigrationResult:
     incoming: np.ndarray
     n_before: int
     head_age: np.ndarray
+    out_by_band: np.ndarray
+    target_by_band: np.ndarray
 
 
-def run(pop: Population, params: MigrationParams, net_rate: float, old_weight: float,
-        n_places: int, streams: Streams, year: int) -> MigrationResult:
+def run(pop: Population, rates: BorderRates, old_weight: float, n_places: int,
+        streams: Streams, year: int) -> MigrationResult:
     """Out-migration, then in-migrant households appended (unhoused) to ``pop``.
 
     Args:
         pop: The population after demography (arrivals are appended to it).
-        params: Migration parameters.
-        net_rate: Net in-migration per person and year.
+        rates: The run's border rates.
         old_weight: Relative weight of template households headed 55+ (trends).
         n_places: Number of places.
         streams: The run's streams.
         year: The year simulated.
     """
-    head_age = pop.head_age()
-    leaving, emigrants, out_tbl = emigrate(
-        pop, head_age, params.emigration_rate_by_age, n_places,
-        streams.uniform(rng.EMIGRATION, pop.households.key, year))
-    # in-migrants: out-migrant persons this year plus the net rate (rounded at random)
-    n_now = len(pop.persons) - len(out_tbl.persons)
-    expected = emigrants.sum() + net_rate * n_now
-    frac = expected - np.floor(expected)
-    n_in = int(np.floor(expected) + (streams.get("relocation", year).random() < frac))
-    n_before = len(pop.households)
-    rows = immigrants(pop, out_tbl, n_in, streams.get("immigration", year),
-                      old_weight=old_weight)
     hh = pop.households
-    pp = pop.persons
-    incoming = np.zeros(len(hh), bool)
-    incoming[rows] = True
-    imm_head = np.zeros(len(rows), np.int16)
-    if len(rows):
-        sel = incoming[pp.hh] & ~pp.child
-        np.maximum.at(imm_head, pp.hh[sel] - n_before, pp.age[sel])
+    head_age = pop.head_age()
+    stock = np.bincount(band_of(pop.persons.age), minlength=len(BAND_LOWS))
+    leaving, emigrants, out_band = emigrate(
+        pop, rates.out_probability(head_age), n_places,
+        streams.uniform(rng.EMIGRATION, hh.key, year))
+    target = np.maximum(out_band + rates.net_rate * stock, 0.0)
+    eligible = hh.housed & ~leaving
+    copies = template_copies(pop, eligible, target,
+                             streams.uniform(rng.IN_MIGRANT_TEMPLATE, hh.key, year), old_weight)
+    n_before = len(hh)
+    # the copies' entry places, keyed by template household and copy number
+    rows = np.repeat(np.arange(n_before), copies)
+    copy_no = np.arange(len(rows)) - np.repeat(np.cumsum(copies) - copies, copies)
+    ident = hh.key[rows] * 16 + copy_no
+    entry = rates.entry_places(band_of(head_age[rows]),
+                               streams.uniform(rng.IN_MIGRANT_ENTRY, ident, year),
+                               streams.uniform(rng.IN_MIGRANT_PLACE, ident, year))
+    new_rows = append_copies(pop, copies, entry)
+    incoming = np.zeros(len(pop.households), bool)
+    incoming[new_rows] = True
     return MigrationResult(leaving=leaving, emigrants=emigrants, incoming=incoming,
-                           n_before=n_before, head_age=np.concatenate([head_age, imm_head]))
+                           n_before=n_before,
+                           head_age=np.concatenate([head_age, head_age[rows]]).astype(np.int16),
+                           out_by_band=out_band, target_by_band=target)

@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 
 import mesa
 import numpy as np
@@ -29,6 +30,7 @@ import pandas as pd
 
 from . import demography, migration
 from . import services as services_stage
+from .data import data_dir
 from .effects import EffectSet
 from .housing import Housing
 from .interventions import Interventions, make_view
@@ -43,6 +45,53 @@ from .utility import segments_for
 from .world import World, get_world
 
 log = logging.getLogger(__name__)
+
+
+def location_constants(world: World, constants: dict[str, float]) -> np.ndarray | None:
+    """The calibrated location constant of every place (its municipality's), or None.
+
+    Raises:
+        ValueError: A key is not a municipality of the region.
+    """
+    if not constants:
+        return None
+    muni = world.places["municipality_code"].to_numpy().astype(int)
+    unknown = sorted(set(map(int, constants)) - set(muni.tolist()))
+    if unknown:
+        raise ValueError(f"relocation.location_constants names municipalities {unknown} that "
+                         "are not in the region; use the 19 municipality codes (e.g. '751')")
+    table = {int(k): float(v) for k, v in constants.items()}
+    return np.array([table.get(int(m), 0.0) for m in muni])
+
+
+def _spin_up(params: Parameters, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Vacancy rate and price index per place after a spin-up run (see ``_initial_housing``).
+
+    A pure function of the parameters, the seed and the data; memoised per process so both
+    arms of a comparison (same parameters and seed) share it.
+    """
+    return _spin_up_cached(params.model_dump_json(), seed, str(data_dir()))
+
+
+@lru_cache(maxsize=4)
+def _spin_up_cached(params_json: str, seed: int, data_folder: str,
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    params = Parameters.model_validate_json(params_json)
+    spin = params.with_overrides(
+        end_year=params.base_year + params.housing.spin_up_years,
+        housing={"spin_up_years": 0})
+    m = RegionModel(spin, seed=seed)
+    m.run()
+    hh = m.pop.households
+    occupied = np.bincount(hh.place[hh.housed], minlength=m.world.n)
+    vacant = np.maximum(m.housing.dwellings - occupied, 0)
+    rate = vacant / np.maximum(m.housing.dwellings, 1)
+    mean = (rate * occupied).sum() / max(occupied.sum(), 1)
+    rate = np.clip(rate * params.housing.initial_vacancy_rate / max(mean, 1e-9), 0.0, 0.5)
+    price = m.housing.price * m.housing.dwellings.sum() / (m.housing.price
+                                                            * m.housing.dwellings).sum()
+    rate.flags.writeable = price.flags.writeable = False
+    return rate, price
 
 
 class RegionModel(mesa.Model):
@@ -76,13 +125,13 @@ class RegionModel(mesa.Model):
             self.world, p.services, services_stage.users(self.pop, everyone, n, p.scale),
             self.streams.get("services", p.base_year))
         self.rates = demography.load_rates(p.demography)
-        self.housing = Housing.initial(np.bincount(self.pop.households.place, minlength=n),
-                                       p.housing, self.streams.get("housing"))
+        self.housing = self._initial_housing()
         self.segments = segments_for(p.relocation.weights)
+        self.location = location_constants(self.world, p.relocation.location_constants)
         self.relocation = RULES[p.relocation.rule](self.world, p, self.segments, threads)
         self.access = JobAccess(car30=self.jobs.within(self.world, 30),
                                 bus45=self.jobs.within(self.world, 45, by_bus=True))
-        self.net_migration_rate = self._net_migration_rate()
+        self.border = migration.border_rates(self.world, self.pop, p)
         self.state = self._place_state(EffectSet([], n))
         self.scenario = scenario
         self.interventions = Interventions([], n)
@@ -114,8 +163,8 @@ class RegionModel(mesa.Model):
         with self._clock("demography"):
             dem = demography.step(self.pop, self.rates, p.demography, year, n, self.streams)
         with self._clock("migration"):
-            mig = migration.run(self.pop, p.migration, self.net_migration_rate,
-                                effects.in_migrant_old_weight(), n, self.streams, year)
+            mig = migration.run(self.pop, self.border, effects.in_migrant_old_weight(), n,
+                                self.streams, year)
         with self._clock("services"):
             present = np.ones(len(self.pop.households), bool)
             present[:mig.n_before] = ~mig.leaving
@@ -157,7 +206,7 @@ class RegionModel(mesa.Model):
         return build_place_state(
             self.world, self.access, effects, self.services.open_count(self.world.n),
             self.housing.price, self.pop.place_persons(self.world.n) / self.params.scale,
-            self.segments, self.year if year is None else year)
+            self.segments, self.year if year is None else year, self.location)
 
     def _year_record(self, dem=None, mig=None, rel=None, svc=None, built=None) -> YearRecord:
         return YearRecord(year=self.year, world=self.world, pop=self.pop,
@@ -167,15 +216,23 @@ class RegionModel(mesa.Model):
                           migration=mig, relocation=rel, services_result=svc,
                           housing_result=built)
 
-    def _net_migration_rate(self) -> float:
+    def _initial_housing(self) -> Housing:
+        """The start's dwellings and prices: from a spin-up run, or a uniform vacancy rate.
+
+        The spin-up (``housing.spin_up_years`` years of the same parameters and seed without
+        interventions, started with the uniform rate) gives each place the vacancy rate and
+        relative price its own dynamics reach; the region's mean vacancy rate stays
+        ``housing.initial_vacancy_rate`` and the mean price 1.
+        """
         p = self.params
-        if p.migration.net_migration_rate is not None:
-            return p.migration.net_migration_rate
-        d = p.demography
-        factor = (1.0 - d.mortality_improvement) ** max(p.base_year + 1 - d.mortality_year, 0)
-        nat = migration.natural_balance_rate(self.pop, self.rates.death, self.rates.birth,
-                                             factor)
-        return migration.observed_growth_rate(p.base_year - 5, p.base_year) - nat
+        n = self.world.n
+        households = np.bincount(self.pop.households.place, minlength=n)
+        if p.housing.spin_up_years == 0:
+            return Housing.initial(households, p.housing, self.streams.get("housing"))
+        rates, price = _spin_up(p, self.seed_value)
+        h = Housing.initial(households, p.housing, self.streams.get("housing"), rates=rates)
+        h.price = price.copy()
+        return h
 
     def _jobs_within(self, minutes: float, by_bus: bool = False) -> np.ndarray:
         """Jobs within ``minutes`` by car (or bus), computed once per run and key."""

@@ -18,7 +18,7 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -31,6 +31,8 @@ from pydantic import (
 
 from . import shipped
 
+#: Start years of the observed yearly flows (FOLK1A age bands 1 January 2016-2023).
+FIRST_FLOW_YEAR, LAST_FLOW_YEAR = 2016, 2022
 #: Year of the parish populations (the data's only year of place-level populations).
 PARISH_YEAR = 2021
 #: Earliest historical base year (the year of the municipal age-sex tables).
@@ -134,19 +136,37 @@ class DemographyParams(_Strict):
 
 
 class MigrationParams(_Strict):
-    """Exchange with the rest of Denmark and abroad."""
+    """Exchange with the rest of Denmark and abroad (section 7.2 of docs/ODD.md)."""
 
-    emigration_rate_by_age: tuple[Prob, Prob, Prob, Prob] = Field(
-        (0.07, 0.03, 0.012, 0.008),
-        description="assumption: yearly chance a household leaves the region, by head age "
-        "under 30, 30-44, 45-64, 65+ (young adults leave most).",
+    out_level: float = Field(
+        0.035, ge=0.01, le=0.08,
+        description="assumption: persons leaving the region per resident and year (to the rest "
+        "of Denmark and abroad), spread over ages by the Rogers-Castro model schedule at the "
+        "household head's age; no regional figure found (national emigration 1.28% in 2019 "
+        "plus an assumed 2.2% to other regions); plausible range 0.025-0.045.",
     )
-    net_migration_rate: float | None = Field(
-        None, ge=-0.05, le=0.05,
-        description="data: net in-migration per person per year. None derives it at start-up "
-        "from the observed regional growth over the five years before the base year (2016-2021 "
-        "for 2021) minus the model's natural balance.",
+    net_years: tuple[int, int] | None = Field(
+        None,
+        description="data: first and last start year of the observed flows (FOLK1A cohort "
+        "residuals, 2016->2017 ... 2022->2023) whose net border migration by age band and "
+        "in-migrant destinations the run uses. None: the five years before the base year "
+        "(2016-2020 for 2021); historical runs must name years inside their fit window.",
     )
+    future_level: Literal["low", "central", "high"] = Field(
+        "central",
+        description="scenario assumption (not data): the level of net border migration: the "
+        "mean band rates of net_years (central), or scaled to the lowest or highest yearly "
+        "region rate of those years.",
+    )
+
+    @model_validator(mode="after")
+    def _years(self) -> MigrationParams:
+        if self.net_years is not None:
+            a, b = self.net_years
+            if not FIRST_FLOW_YEAR <= a <= b <= LAST_FLOW_YEAR:
+                raise ValueError(f"net_years {list(self.net_years)} must be start years "
+                                 f"{FIRST_FLOW_YEAR}-{LAST_FLOW_YEAR} with first <= last")
+        return self
 
 
 class ServiceParams(_Strict):
@@ -217,10 +237,25 @@ class RelocationParams(_Strict):
         3, ge=1, le=10,
         description="assumption: rounds of re-choice for movers whose dwelling was taken."
     )
+    location_constants: dict[str, float] = Field(
+        default_factory=dict,
+        description="calibration: alternative-specific constant of each municipality (key: "
+        "municipality code), added to the utility of its places for every household; fitted by "
+        "iterative contraction so that the model reproduces each municipality's observed "
+        "change in the fit years (landsim calibrate); absent = 0. Held fixed in projections "
+        "and scenarios.")
     rule: str = Field(
         "standard",
         description="run setting: the relocation rule (sim.relocation.RULES; 'standard' is "
         "the rule described here; plugins register others).")
+
+    @field_validator("location_constants")
+    @classmethod
+    def _municipality_codes(cls, asc: dict) -> dict:
+        bad = [k for k in asc if not str(k).isdigit()]
+        if bad:
+            raise ValueError(f"keys must be municipality codes (e.g. '751'), not {bad[:3]}")
+        return asc
 
     @field_validator("rule")
     @classmethod
@@ -247,7 +282,15 @@ class HousingParams(_Strict):
     """Dwellings, vacancies and the house-price index."""
 
     initial_vacancy_rate: float = Field(
-        0.05, ge=0.0, le=0.3, description="assumption: vacant share of dwellings at start."
+        0.05, ge=0.0, le=0.3, description="assumption: vacant share of dwellings at start "
+        "(region mean)."
+    )
+    spin_up_years: int = Field(
+        3, ge=0, le=10,
+        description="run setting: years of a spin-up run (same parameters and seed, no "
+        "interventions) whose vacancy rates and price index per place start the run, so the "
+        "start is a state the model's own housing dynamics keep (no start-up transient); 0 = "
+        "the same vacancy rate everywhere.",
     )
     price_elasticity: float = Field(
         0.10, ge=0.0, le=1.0,

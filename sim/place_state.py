@@ -58,6 +58,7 @@ class PlaceState:
         nature: Nature score (world base plus declared boosts).
         community: Community score (world base plus declared boosts).
         price: House-price index.
+        location: Location constant of each place (its municipality's; calibrated) or None.
         extra: Scores of plugins' own (``ScoreBoost`` with another name), zeros plus boosts.
         value_shift: Summed value shifts (n_segments, n) or None.
         car_access: Share of the car advantage car-less households gain, or None.
@@ -73,6 +74,7 @@ class PlaceState:
     nature: np.ndarray
     community: np.ndarray
     price: np.ndarray
+    location: np.ndarray | None = None
     extra: Mapping[str, np.ndarray] = field(default_factory=dict)
     value_shift: np.ndarray | None = None
     car_access: np.ndarray | None = None
@@ -85,7 +87,8 @@ class PlaceState:
 
 def build_place_state(world: World, access: JobAccess, effects: EffectSet,
                       open_counts: np.ndarray, price: np.ndarray, population: np.ndarray,
-                      segments: Segments, year: int) -> PlaceState:
+                      segments: Segments, year: int,
+                      location: np.ndarray | None = None) -> PlaceState:
     """The year's place state from base arrays, services, prices and declared effects.
 
     Args:
@@ -97,6 +100,7 @@ def build_place_state(world: World, access: JobAccess, effects: EffectSet,
         population: Persons per place (full scale).
         segments: The run's segments (shape of the value shifts).
         year: The year simulated.
+        location: Location constants per place (calibrated; None = all 0).
     """
     km = np.stack([world.nearest_km(open_counts[:, k] > 0)
                    for k in range(len(SERVICE_KINDS))], axis=1)
@@ -115,6 +119,7 @@ def build_place_state(world: World, access: JobAccess, effects: EffectSet,
     return PlaceState(year=year, population=population, jobs30_car=access.car30,
                       jobs45_bus=access.bus45, service_km=_read_only(km), bus_level=bus,
                       nature=nature, community=community, price=price,
+                      location=None if location is None else _read_only(location),
                       extra=MappingProxyType(boosts),
                       value_shift=effects.value_shift(segments.n),
                       car_access=effects.car_access(), adjusters=tuple(effects.adjusters()))
@@ -131,10 +136,13 @@ def place_values(state: PlaceState, segments: Segments,
                  weights: Mapping[str, tuple[float, ...]]) -> np.ndarray:
     """Systematic utility per segment and place, (segments.n, n_places).
 
-    Terms first (:func:`sim.utility.segment_values`), then the value shifts, then car access
-    (car-less segments gain ``share * max(V_with_car - V_without, 0)``), then the adjusters.
+    Terms first (:func:`sim.utility.segment_values`) plus the location constants, then the
+    value shifts, then car access (car-less segments gain ``share * max(V_with_car -
+    V_without, 0)``), then the adjusters.
     """
     values = segment_values(state, segments, weights)
+    if state.location is not None:
+        values += state.location[None, :]
     if state.value_shift is not None:
         values = values + state.value_shift
     if state.car_access is not None:

@@ -123,7 +123,7 @@ class YearRecord:
         from .relocation import MoveStats
 
         z = (0,) * len(STAGES)
-        return MoveStats(0, 0, 0, 0.0, z, z)
+        return MoveStats(0, 0, 0, 0.0, z, z, 0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -229,6 +229,14 @@ _MOVES = [
              f"{s} households present at the start of the year",
              (lambda r, i=i: r.moves.households_by_stage[i]), scaled=True)
       for i, s in enumerate(STAGES)),
+    Column("move_persons", "int64", "persons", "persons moving within the region (each member "
+           "of a moving household, as Statistics Denmark counts moves)",
+           lambda r: r.moves.persons, scaled=True),
+    Column("move_persons_short", "int64", "persons", "of these, moving under 10 km",
+           lambda r: r.moves.persons_short, scaled=True),
+    Column("move_persons_within_municipality", "int64", "persons",
+           "of these, moving within their municipality",
+           lambda r: r.moves.persons_within_municipality, scaled=True),
 ]
 
 _BY_NAME = {c.name: c for c in PLACE_COLUMNS}

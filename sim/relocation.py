@@ -281,6 +281,10 @@ class MoveStats:
         km_sum: Total distance moved (km; within a place: ``world.intra_place_km``).
         by_stage: Moves per life stage (in :data:`sim.params.STAGES` order).
         households_by_stage: Households per life stage present at the start of the year.
+        persons: Persons moving (every member of a moving household counts, as Statistics
+            Denmark counts moves).
+        persons_short: Persons moving less than :data:`SHORT_MOVE_KM`.
+        persons_within_municipality: Persons moving within their municipality.
     """
 
     moves: int
@@ -289,6 +293,9 @@ class MoveStats:
     km_sum: float
     by_stage: tuple[int, ...]
     households_by_stage: tuple[int, ...]
+    persons: int = 0
+    persons_short: int = 0
+    persons_within_municipality: int = 0
 
 
 @dataclass(frozen=True)
@@ -372,7 +379,9 @@ class Relocation:
         pm = self.move_probability(stage, values[seg, hh.place], logsum[seg], hh.years)
         decide = hh.housed & (streams.uniform(draws.MOVE_DECISION, hh.key, year) < pm)
         choosers = np.flatnonzero(decide | (~hh.housed & ~gone))
-        origin = np.where(incoming[choosers], -1, hh.place[choosers]).astype(np.int64)
+        # in-migrants choose from their entry place (sim.migration), like any mover
+        origin = hh.place[choosers].astype(np.int64)
+        arriving = incoming[choosers]
         occupied = np.bincount(hh.place[hh.housed], minlength=n)
         vacant = np.maximum(dwellings - occupied, 0)
         chooser_keys = hh.key[choosers]
@@ -388,22 +397,26 @@ class Relocation:
         dest = alloc.dest[got]
         org = origin[got]
         sizes = size[c_got]
-        between = (org >= 0) & (org != dest)
+        internal = ~arriving[got]
+        between = internal & (org != dest)
         in_movers = np.bincount(dest[between], weights=sizes[between], minlength=n)
         out_movers = np.bincount(org[between], weights=sizes[between], minlength=n)
-        arrived = np.bincount(dest[org < 0], weights=sizes[org < 0], minlength=n)
-        internal = org >= 0
+        arrived = np.bincount(dest[~internal], weights=sizes[~internal], minlength=n)
         oi, di = org[internal], dest[internal]
         km = np.where(oi == di, p.world.intra_place_km, self.world.dist_km[oi, di])
         moved_stage = stage[c_got[internal]]
         present = ~gone & ~incoming  # households of the region at the start of the step
+        short = km < SHORT_MOVE_KM
+        same_muni = self.muni[oi] == self.muni[di]
+        members = sizes[internal]
         stats = MoveStats(
-            moves=int(internal.sum()), short=int((km < SHORT_MOVE_KM).sum()),
-            within_municipality=int((self.muni[oi] == self.muni[di]).sum()),
-            km_sum=float(km.sum()),
+            moves=int(internal.sum()), short=int(short.sum()),
+            within_municipality=int(same_muni.sum()), km_sum=float(km.sum()),
             by_stage=tuple(int((moved_stage == i).sum()) for i in range(len(STAGES))),
             households_by_stage=tuple(int(np.count_nonzero(present & (stage == i)))
-                                      for i in range(len(STAGES))))
+                                      for i in range(len(STAGES))),
+            persons=int(members.sum()), persons_short=int(members[short].sum()),
+            persons_within_municipality=int(members[same_muni].sum()))
         hh.place[c_got] = dest.astype(np.int32)
         hh.housed[c_got] = True
         hh.years[c_got] = 0

@@ -27,6 +27,7 @@ from . import data
 from .checks import forum_figures, municipal_change
 from .model import RegionModel
 from .params import calibration_info
+from .migration_rates import BAND_LABELS
 from .places import SIZE_CLASSES
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,11 @@ def manifest(model: RegionModel, run_name: str, extra: dict[str, Any] | None = N
             "town_share_of_parish_remainder": model.world.town_share_of_remainder,
             "countryside_share_target": model.world.countryside_share_target,
             "commute_decay_per_km": model.jobs.commute_decay,
-            "net_migration_rate": model.net_migration_rate,
+            "border_migration": {
+                "flow_years": list(model.border.years),
+                "net_rate_by_band": dict(zip(BAND_LABELS, model.border.net_rate.round(6).tolist(),
+                                             strict=True)),
+                "out_scale": model.border.out_scale},
         },
         "initial_state": {
             "data": forum_figures(model.world.places),
