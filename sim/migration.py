@@ -32,7 +32,7 @@ from scipy.optimize import nnls
 
 from . import data, rng
 from .household import Households, Population
-from .params import MigrationParams, Parameters
+from .params import Parameters
 from .rng import Streams
 from .world import World
 

@@ -25,9 +25,9 @@ import pandas as pd
 
 from . import data
 from .checks import forum_figures, municipal_change
+from .migration_rates import BAND_LABELS
 from .model import RegionModel
 from .params import calibration_info
-from .migration_rates import BAND_LABELS
 from .places import SIZE_CLASSES
 
 log = logging.getLogger(__name__)
