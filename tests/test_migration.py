@@ -103,7 +103,7 @@ def test_future_level_orders_low_central_high():
 def test_historical_runs_must_name_observed_flow_years():
     """Rule: a base year whose five preceding years are not observed needs explicit
     migration.net_years, with a message naming the setting."""
-    with pytest.raises(ValueError, match="migration.net_years"):
+    with pytest.raises(ValueError, match=r"migration\.net_years"):
         migration.flow_years(Parameters(base_year=2014, end_year=2018))
     p = Parameters(base_year=2014, end_year=2018, migration={"net_years": (2016, 2017)})
     assert migration.flow_years(p) == (2016, 2017)
