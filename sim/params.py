@@ -21,7 +21,9 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
+
+from .infra import FrozenModel, InputFileError, deep_merge, format_errors, read_toml
 
 #: Year of the parish populations (the data's only year of place-level populations).
 PARISH_YEAR = 2021
@@ -43,11 +45,7 @@ NonNeg = Annotated[float, Field(ge=0.0)]
 NonNegInt = Annotated[int, Field(ge=0)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PopulationParams(_Strict):
+class PopulationParams(FrozenModel):
     """How the synthetic population is built from the shipped tables."""
 
     couple_share_by_age: tuple[Prob, Prob, Prob, Prob, Prob] = Field(
@@ -80,7 +78,7 @@ class PopulationParams(_Strict):
     )
 
 
-class DemographyParams(_Strict):
+class DemographyParams(FrozenModel):
     """Births, deaths, leaving home, employment."""
 
     mortality_year: int = Field(
@@ -119,7 +117,7 @@ class DemographyParams(_Strict):
     )
 
 
-class MigrationParams(_Strict):
+class MigrationParams(FrozenModel):
     """Exchange with the rest of Denmark and abroad."""
 
     emigration_rate_by_age: tuple[Prob, Prob, Prob, Prob] = Field(
@@ -135,7 +133,7 @@ class MigrationParams(_Strict):
     )
 
 
-class ServiceParams(_Strict):
+class ServiceParams(FrozenModel):
     """Service catchments, closure and opening (per kind: grocer, school, doctor, pharmacy)."""
 
     infer_min_town_pop: tuple[NonNegInt, NonNegInt, NonNegInt, NonNegInt] = Field(
@@ -167,7 +165,7 @@ class ServiceParams(_Strict):
     )
 
 
-class RelocationParams(_Strict):
+class RelocationParams(FrozenModel):
     """Who moves and where to (multinomial logit over all places)."""
 
     move_rate: tuple[Prob, Prob, Prob, Prob] = Field(
@@ -205,7 +203,7 @@ class RelocationParams(_Strict):
     )
 
 
-class HousingParams(_Strict):
+class HousingParams(FrozenModel):
     """Dwellings, vacancies and the house-price index."""
 
     initial_vacancy_rate: float = Field(
@@ -232,7 +230,7 @@ class HousingParams(_Strict):
     )
 
 
-class WorldParams(_Strict):
+class WorldParams(FrozenModel):
     """Geography, travel and jobs."""
 
     circuity: float = Field(
@@ -258,7 +256,7 @@ class WorldParams(_Strict):
     )
 
 
-class Parameters(_Strict):
+class Parameters(FrozenModel):
     """The complete, validated parameter set of a run."""
 
     base_year: int = Field(
@@ -299,18 +297,8 @@ class Parameters(_Strict):
 
     def with_overrides(self, **updates: Any) -> Parameters:
         """Copy with top-level or nested overrides, re-validated."""
-        merged = _deep_merge(self.resolved(), updates)
+        merged = deep_merge(self.resolved(), updates)
         return Parameters.model_validate(merged)
-
-
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 class ParameterFileError(ValueError):
@@ -318,31 +306,23 @@ class ParameterFileError(ValueError):
 
 
 def format_validation_error(path: str | Path, err: ValidationError) -> str:
-    """One readable line per problem: file, field path, value, what is allowed."""
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        if e["type"] == "extra_forbidden":
-            lines.append(f"{path}: unknown parameter '{loc}'; remove it or check the spelling "
-                         "(see `landsim run --help` and docs/ODD.md for the names)")
-        else:
-            lines.append(f"{path}: parameter '{loc}' = {e.get('input')!r}: {e['msg']}")
-    return "\n".join(lines)
+    """One readable line per problem: file, parameter path (1-based elements), value, rule."""
+    return "\n".join(format_errors(path, err, noun="parameter", see=" (see `landsim run "
+                                   "--help` and docs/ODD.md for the names)"))
 
 
 def read_parameter_file(path: str | Path) -> dict[str, Any]:
     """The parameter tables of a TOML file (a ``[fit]`` table of metadata is left out).
 
+    The file is read by :func:`sim.infra.read_toml` (UTF-8, a regular file of at most 1 MiB).
+
     Raises:
-        ParameterFileError: If the file is missing or not valid TOML.
+        ParameterFileError: If the file is missing, unreadable or not valid TOML.
     """
-    p = Path(path)
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ParameterFileError(f"{p}: file not found; give the path of a .toml file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ParameterFileError(f"{p}: not valid TOML ({e}); fix the syntax") from None
+        raw = read_toml(path, what="parameter file", fix="give the path of a .toml file")
+    except InputFileError as e:
+        raise ParameterFileError(str(e)) from None
     raw.pop(FIT_TABLE, None)
     return raw
 
@@ -403,13 +383,13 @@ def load_parameters(path: str | Path | None = None, calibrated: bool = False,
     if cal is not None:
         try:
             base = Parameters.model_validate(
-                _deep_merge(base, read_parameter_file(cal))).resolved()
+                deep_merge(base, read_parameter_file(cal))).resolved()
         except ValidationError as e:
             raise ParameterFileError(format_validation_error(cal, e) + "\n(rerun `landsim "
                                      "calibrate` or set LANDSIM_CALIBRATION=none)") from None
     data = read_parameter_file(path) if path is not None else {}
     # merged over the defaults so a partial table (e.g. one utility weight) keeps the rest
-    data = _deep_merge(base, _deep_merge(data, overrides))
+    data = deep_merge(base, deep_merge(data, overrides))
     try:
         return Parameters.model_validate(data)
     except ValidationError as e:

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from .infra import StrictModel
 
 
-class TrendSettings(BaseModel):
+class TrendSettings(StrictModel):
     """Base of trend settings."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 @dataclass

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from ..infra import StrictModel
 
 
-class InitiativeSettings(BaseModel):
+class InitiativeSettings(StrictModel):
     """Settings common to every kind (kinds add their own fields)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     volunteer_hours: float = Field(
         0.0, ge=0.0, description="volunteer hours per year the initiative needs in each place")
