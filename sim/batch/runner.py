@@ -15,6 +15,7 @@ Results folder::
       runs.parquet                               index: one row per run (seeds, factors,
                                                  end-year outcomes, status), rebuilt from parts
       manifest.json                              provenance (experiment, seeds, commit, ...)
+      .batch.lock                                held by the batch running into the folder
 
 Parts are written to a temporary file and moved into place (:func:`sim.infra.atomic_file`),
 so a part that exists is complete. Running the same experiment into the same folder again
@@ -22,6 +23,11 @@ skips every run whose part exists (resume); failed runs are tried again. A worke
 is replaced (nanny) and the scheduler reruns its task (``distributed.scheduler.allowed-
 failures`` times); an error raised by a run is retried ``retries`` times; after that the run
 is recorded as failed with its error.
+
+While a batch runs it holds an operating-system lock on ``.batch.lock`` (its process id is
+written in the file); a second batch into the same folder is refused at once
+(:class:`BatchLockedError`). The lock dies with its process, SIGKILL included, so the run
+that resumes a killed batch is never blocked.
 """
 
 from __future__ import annotations
@@ -46,8 +52,10 @@ import pyarrow.parquet as pq
 from ..infra import (
     TMP_SUFFIX,
     InputFileError,
+    LockedError,
     atomic_file,
     atomic_write,
+    exclusive_lock,
     read_json,
 )
 from .experiment import Resolved, RunSpec, plan
@@ -57,6 +65,8 @@ log = logging.getLogger(__name__)
 
 PART = re.compile(r"^run-(\d{6,})\.parquet$")
 META_KEY = b"landsim.run"
+#: Lock file of a results folder, held by the batch writing into it (with its process id).
+LOCK_FILE = ".batch.lock"
 
 
 class BatchError(RuntimeError):
@@ -240,6 +250,41 @@ def write_manifest(folder: Path, data: dict) -> None:
                  json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+class BatchLockedError(BatchError):
+    """Another ``landsim batch`` is running into the folder.
+
+    Attributes:
+        folder: The results folder.
+        pid: Process id of the running batch (None if it could not be read).
+    """
+
+    def __init__(self, folder: Path, pid: int | None) -> None:
+        who = f"a batch with PID {pid}" if pid is not None else "another batch"
+        stop = f"kill {pid}" if pid is not None else "stop it"
+        super().__init__(f"{folder} is in use: {who} is running into it; wait until it ends, "
+                         f"or stop it (Ctrl-C in its terminal, or {stop}) and run the same "
+                         "command again to resume")
+        self.folder, self.pid = folder, pid
+
+
+@contextlib.contextmanager
+def lock_folder(folder: Path) -> Iterator[Path]:
+    """Hold the batch lock of ``folder`` (the file :data:`LOCK_FILE` in it) for the block.
+
+    The operating system drops the lock when the process ends in any way (SIGKILL
+    included; see :func:`sim.infra.exclusive_lock`), so a killed batch never blocks the
+    run that resumes it.
+
+    Raises:
+        BatchLockedError: Another process holds it.
+    """
+    try:
+        with exclusive_lock(Path(folder) / LOCK_FILE) as path:
+            yield path
+    except LockedError as e:
+        raise BatchLockedError(Path(folder), e.pid) from None
+
+
 def check_folder(folder: Path, res: Resolved) -> dict | None:
     """The folder's manifest, after checking it holds this experiment's results.
 
@@ -340,18 +385,31 @@ def run_batch(res: Resolved, folder: Path, *, workers: int | None = None,
 
     Raises:
         BatchError: Dask missing, scheduler unreachable, or folder of another experiment.
+        BatchLockedError: Another batch is running into ``folder``.
         BatchInterrupted: Ctrl-C; completed runs are kept, the index is rebuilt.
     """
     folder = Path(folder)
     runs = plan(res)
-    old = check_folder(folder, res)  # before anything is written
+    check_folder(folder, res)  # before anything is written
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise BatchError(f"{folder}: cannot create the results folder "
                          f"({e.strerror or type(e).__name__}); give another --out/--name") \
             from None
-    remove_leftovers(folder)
+    with lock_folder(folder):
+        return _run_locked(res, folder, runs, workers=workers, scheduler=scheduler,
+                           retries=retries, progress=progress, max_in_flight=max_in_flight,
+                           run=run)
+
+
+def _run_locked(res: Resolved, folder: Path, runs: list[RunSpec], *, workers: int | None,
+                scheduler: str | None, retries: int, progress: bool,
+                max_in_flight: int | None,
+                run: Callable[[RunSpec], pd.DataFrame]) -> BatchResult:
+    """:func:`run_batch` while this process holds the folder's lock."""
+    old = check_folder(folder, res)  # again: another batch may have written it meanwhile
+    remove_leftovers(folder)  # safe: no other batch writes here
     have = completed(folder)
     todo = [s for s in runs if s.run_id not in have]
     engine = {"scheduler": scheduler} if scheduler else {"local_workers": workers or
