@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from . import records
+from .infra import atomic_dir
 from .model import RegionModel
 from .places import SIZE_CLASSES, settlement_class
 from .scenario import Scenario, parameters
@@ -192,8 +191,9 @@ def compare(scenario: Scenario, baseline: Scenario, seeds: list[int], scale: flo
             out_dir: Path, name: str, jobs: int = 1) -> Path:
     """Run both arms for every seed and write the comparison to ``out_dir/name``."""
     final = Path(out_dir) / name
+    hint = "choose another --name or remove it"
     if final.exists():
-        raise FileExistsError(f"{final} already exists; choose another --name or remove it")
+        raise FileExistsError(f"{final} already exists; {hint}")
     jobs = max(1, min(jobs, os.cpu_count() or 1))
     tasks = [(sc, s) for s in seeds for sc in (baseline, scenario)]
     if jobs == 1:
@@ -211,9 +211,7 @@ def compare(scenario: Scenario, baseline: Scenario, seeds: list[int], scale: flo
                         seed=seeds[0])
     places = probe.world.places
     tables = summarise(base, scen, places, targeted)
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=out_dir))
-    try:
+    with atomic_dir(final, exists_hint=hint) as tmp:
         for level, t in tables.items():
             t.to_parquet(tmp / f"difference_{level}.parquet", index=False)
         tables["targeted"].to_csv(tmp / "difference_targeted.csv", index=False)
@@ -244,8 +242,4 @@ def compare(scenario: Scenario, baseline: Scenario, seeds: list[int], scale: flo
             "resolved_scenario": scenario.model_dump(mode="json"),
             "resolved_baseline": baseline.model_dump(mode="json"),
         }, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final

@@ -20,16 +20,10 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from . import shipped
+from .infra import FrozenModel, InputFileError, deep_merge, format_errors, read_toml
 
 #: Start years of the observed yearly flows (FOLK1A age bands 1 January 2016-2023).
 FIRST_FLOW_YEAR, LAST_FLOW_YEAR = 2016, 2022
@@ -59,11 +53,7 @@ NonNeg = Annotated[float, Field(ge=0.0)]
 NonNegInt = Annotated[int, Field(ge=0)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PopulationParams(_Strict):
+class PopulationParams(FrozenModel):
     """How the synthetic population is built from the shipped tables."""
 
     couple_share_by_age: tuple[Prob, Prob, Prob, Prob, Prob] = Field(
@@ -96,7 +86,7 @@ class PopulationParams(_Strict):
     )
 
 
-class DemographyParams(_Strict):
+class DemographyParams(FrozenModel):
     """Births, deaths, leaving home, employment."""
 
     mortality_year: int = Field(
@@ -135,7 +125,7 @@ class DemographyParams(_Strict):
     )
 
 
-class MigrationParams(_Strict):
+class MigrationParams(FrozenModel):
     """Exchange with the rest of Denmark and abroad (section 7.2 of docs/ODD.md)."""
 
     out_level: float = Field(
@@ -169,7 +159,7 @@ class MigrationParams(_Strict):
         return self
 
 
-class ServiceParams(_Strict):
+class ServiceParams(FrozenModel):
     """Service catchments, closure and opening (per kind: grocer, school, doctor, pharmacy)."""
 
     infer_min_town_pop: tuple[NonNegInt, NonNegInt, NonNegInt, NonNegInt] = Field(
@@ -201,7 +191,7 @@ class ServiceParams(_Strict):
     )
 
 
-class RelocationParams(_Strict):
+class RelocationParams(FrozenModel):
     """Who moves and where to (multinomial logit over all places)."""
 
     move_rate: tuple[Prob, Prob, Prob, Prob] = Field(
@@ -278,7 +268,7 @@ class RelocationParams(_Strict):
         return weights
 
 
-class HousingParams(_Strict):
+class HousingParams(FrozenModel):
     """Dwellings, vacancies and the house-price index."""
 
     initial_vacancy_rate: float = Field(
@@ -313,7 +303,7 @@ class HousingParams(_Strict):
     )
 
 
-class WorldParams(_Strict):
+class WorldParams(FrozenModel):
     """Geography, travel and jobs."""
 
     circuity: float = Field(
@@ -339,7 +329,7 @@ class WorldParams(_Strict):
     )
 
 
-class Parameters(_Strict):
+class Parameters(FrozenModel):
     """The complete, validated parameter set of a run."""
 
     base_year: int = Field(
@@ -380,18 +370,8 @@ class Parameters(_Strict):
 
     def with_overrides(self, **updates: Any) -> Parameters:
         """Copy with top-level or nested overrides, re-validated."""
-        merged = _deep_merge(self.resolved(), updates)
+        merged = deep_merge(self.resolved(), updates)
         return Parameters.model_validate(merged)
-
-
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 class ParameterFileError(ValueError):
@@ -399,31 +379,23 @@ class ParameterFileError(ValueError):
 
 
 def format_validation_error(path: str | Path, err: ValidationError) -> str:
-    """One readable line per problem: file, field path, value, what is allowed."""
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        if e["type"] == "extra_forbidden":
-            lines.append(f"{path}: unknown parameter '{loc}'; remove it or check the spelling "
-                         "(see `landsim run --help` and docs/ODD.md for the names)")
-        else:
-            lines.append(f"{path}: parameter '{loc}' = {e.get('input')!r}: {e['msg']}")
-    return "\n".join(lines)
+    """One readable line per problem: file, parameter path (1-based elements), value, rule."""
+    return "\n".join(format_errors(path, err, noun="parameter", see=" (see `landsim run "
+                                   "--help` and docs/ODD.md for the names)"))
 
 
 def read_parameter_file(path: str | Path) -> dict[str, Any]:
     """The parameter tables of a TOML file (a ``[fit]`` table of metadata is left out).
 
+    The file is read by :func:`sim.infra.read_toml` (UTF-8, a regular file of at most 1 MiB).
+
     Raises:
-        ParameterFileError: If the file is missing or not valid TOML.
+        ParameterFileError: If the file is missing, unreadable or not valid TOML.
     """
-    p = Path(path)
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ParameterFileError(f"{p}: file not found; give the path of a .toml file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ParameterFileError(f"{p}: not valid TOML ({e}); fix the syntax") from None
+        raw = read_toml(path, what="parameter file", fix="give the path of a .toml file")
+    except InputFileError as e:
+        raise ParameterFileError(str(e)) from None
     raw.pop(FIT_TABLE, None)
     return raw
 
@@ -488,14 +460,14 @@ def load_parameters(path: str | Path | None = None, calibrated: bool = False,
     if cal is not None:
         try:
             base = Parameters.model_validate(
-                _deep_merge(base, read_parameter_file(cal))).resolved()
+                deep_merge(base, read_parameter_file(cal))).resolved()
         except ValidationError as e:
             raise ParameterFileError(format_validation_error(cal, e) + "\n(rerun `landsim "
                                      "calibrate`, or use the uncalibrated defaults: "
                                      "LANDSIM_CALIBRATION=none or --calibration none)") from None
     data = read_parameter_file(path) if path is not None else {}
     # merged over the defaults so a partial table (e.g. one utility weight) keeps the rest
-    data = _deep_merge(base, _deep_merge(data, overrides))
+    data = deep_merge(base, deep_merge(data, overrides))
     try:
         return Parameters.model_validate(data)
     except ValidationError as e:

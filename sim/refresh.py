@@ -51,7 +51,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,6 +59,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
+from .infra import MAX_MANIFEST_BYTES, InputFileError, atomic_write, read_json, read_text
 from .statbank import (
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
@@ -482,18 +482,6 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def tidy_csv(f: Fetched) -> bytes:
     """The tidy file: per variable its value id and label, then the figure."""
     out = pd.DataFrame()
@@ -534,17 +522,38 @@ def _sources_block(prov: dict) -> str:
     return "\n".join(lines)
 
 
-def update_sources(path: Path, prov: dict) -> None:
-    """Replace the generated block of ``SOURCES.md`` (append it if absent); rest untouched."""
+def read_sources(path: Path) -> str:
+    """The text of ``SOURCES.md`` ("" if there is none).
+
+    Raises:
+        RefreshError: It is not a UTF-8 text file (see :func:`sim.infra.read_text`).
+    """
+    if not os.path.lexists(path):
+        return ""
+    try:
+        return read_text(path, what="sources file", max_bytes=MAX_MANIFEST_BYTES,
+                         fix="give a data folder whose SOURCES.md is a text file")
+    except InputFileError as e:
+        raise RefreshError(str(e)) from None
+
+
+def update_sources(path: Path, prov: dict, text: str | None = None) -> None:
+    """Replace the generated block of ``SOURCES.md`` (append it if absent); rest untouched.
+
+    Args:
+        path: The file.
+        prov: The provenance record the block is made from.
+        text: The file's current text (default: read it).
+    """
     block = _sources_block(prov)
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    text = read_sources(path) if text is None else text
     if SOURCES_BEGIN in text and SOURCES_END in text:
         head, rest = text.split(SOURCES_BEGIN, 1)
         tail = rest.split(SOURCES_END, 1)[1]
         new = head + block + tail
     else:
         new = (text.rstrip("\n") + "\n\n" if text else "") + block + "\n"
-    _atomic_write(path, new.encode("utf-8"))
+    atomic_write(path, new.encode("utf-8"))
 
 
 def write(fetched: list[Fetched], unavailable: dict[str, str], out_dir: Path,
@@ -555,9 +564,14 @@ def write(fetched: list[Fetched], unavailable: dict[str, str], out_dir: Path,
     prov = {}
     if prov_path.exists():
         try:
-            prov = json.loads(prov_path.read_text(encoding="utf-8"))
-        except ValueError:
-            raise RefreshError(f"{prov_path}: not valid JSON; move it away and rerun") from None
+            prov = read_json(prov_path, what="provenance file", fix="move it away and rerun")
+        except InputFileError as e:
+            raise RefreshError(str(e)) from None
+        if not isinstance(prov, dict) or not isinstance(prov.get("tables", {}), dict) \
+                or not isinstance(prov.get("unavailable", {}), dict):
+            raise RefreshError(f"{prov_path}: not a provenance record written by `landsim data "
+                               "refresh` (a JSON object with 'tables'); move it away and rerun")
+    sources = read_sources(out_dir / "SOURCES.md")  # before anything is written
     tables = dict(prov.get("tables", {}))
     written = []
     for f in fetched:
@@ -565,7 +579,7 @@ def write(fetched: list[Fetched], unavailable: dict[str, str], out_dir: Path,
         files = {f"{f.stem}.csv": tidy, f"raw/{f.stem}.statbank.csv": f.raw,
                  f"raw/{f.info.id}_tableinfo.json": f.tableinfo_raw}
         for rel, data in files.items():
-            _atomic_write(folder / rel, data)
+            atomic_write(folder / rel, data)
             written.append(folder / rel)
         tables[f.spec.key] = {
             "table": f.info.id, "title": f.info.text, "unit": f.info.unit,
@@ -595,10 +609,10 @@ def write(fetched: list[Fetched], unavailable: dict[str, str], out_dir: Path,
         "note": "Not read by the model; the shipped base files in data/ are unchanged.",
         "tables": tables, "unavailable": keep_unavailable,
     }
-    _atomic_write(prov_path, (json.dumps(prov, indent=2, ensure_ascii=False) + "\n")
+    atomic_write(prov_path, (json.dumps(prov, indent=2, ensure_ascii=False) + "\n")
                   .encode("utf-8"))
     written.append(prov_path)
-    update_sources(out_dir / "SOURCES.md", prov)
+    update_sources(out_dir / "SOURCES.md", prov, sources)
     written.append(out_dir / "SOURCES.md")
     return written
 
@@ -676,6 +690,10 @@ def refresh(out_dir: Path, *, keys: list[str] | None = None, base_url: str | Non
     if unknown:
         raise RefreshError(f"--table names unknown key(s) {', '.join(unknown)}; known: "
                            f"{', '.join(s.key for s in SPECS)}")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RefreshError(f"{out_dir}: not a folder; give the data folder to write into "
+                           "(--out DATA)")
     url = resolve_base_url(base_url)
     client = StatbankClient(url, timeout)
     names = municipalities()

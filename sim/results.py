@@ -10,11 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import platform
-import shutil
 import subprocess
-import tempfile
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -25,6 +22,7 @@ import pandas as pd
 
 from . import data
 from .checks import forum_figures, municipal_change
+from .infra import atomic_dir
 from .migration_rates import BAND_LABELS
 from .model import RegionModel
 from .params import calibration_info
@@ -164,13 +162,8 @@ def write_results(model: RegionModel, out_dir: str | Path, run_name: str,
     Raises:
         FileExistsError: If the destination exists (results are never overwritten).
     """
-    out_dir = Path(out_dir)
-    final = out_dir / run_name
-    if final.exists():
-        raise FileExistsError(f"{final} already exists; choose another --name or remove it")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{run_name}.partial-", dir=out_dir))
-    try:
+    final = Path(out_dir) / run_name
+    with atomic_dir(final, exists_hint="choose another --name or remove it") as tmp:
         place_year = model.place_year()
         region_year = model.region_year()
         place_year.to_parquet(tmp / "place_year.parquet", index=False)
@@ -188,9 +181,5 @@ def write_results(model: RegionModel, out_dir: str | Path, run_name: str,
         (tmp / "manifest.json").write_text(
             json.dumps(manifest(model, run_name, extra), indent=2, ensure_ascii=False) + "\n",
             encoding="utf-8")
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     log.info("results written to %s", final)
     return final

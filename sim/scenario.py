@@ -34,16 +34,25 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from .infra import (
+    InputFileError,
+    PathError,
+    StrictModel,
+    deep_merge,
+    dotted_to_nested,
+    format_errors,
+    read_toml,
+    show_value,
+)
 from .initiatives import INITIATIVES, Initiative
-from .params import Parameters, _deep_merge, default_parameters
+from .params import ParameterFileError, Parameters, default_parameters
 from .places import SIZE_CLASSES, settlement_class
 from .services import KINDS
 from .trends import TRENDS
@@ -53,11 +62,7 @@ SizeClass = Literal["open countryside", "<500", "500-999", "1,000-1,999", "2,000
                     "5,000-9,999", ">=10,000"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Target(_Strict):
+class Target(StrictModel):
     """Which places an initiative applies to: names, or criteria on the start state.
 
     Names and criteria combine: a place must match every criterion given; if names are
@@ -94,7 +99,7 @@ class Target(_Strict):
         return self
 
 
-class InitiativeSpec(_Strict):
+class InitiativeSpec(StrictModel):
     """One ``[[initiatives]]`` item."""
 
     kind: str = Field(description="registered initiative kind, e.g. 'coop_grocer'")
@@ -112,7 +117,7 @@ class InitiativeSpec(_Strict):
         return self
 
 
-class TrendSpec(_Strict):
+class TrendSpec(StrictModel):
     """One ``[[trends]]`` item: an exogenous change (fuel prices, remote work, ...)."""
 
     kind: str = Field(description="registered trend kind, e.g. 'remote_work'")
@@ -121,14 +126,14 @@ class TrendSpec(_Strict):
     settings: dict[str, Any] = Field({})
 
 
-class Years(_Strict):
+class Years(StrictModel):
     """Simulated years: from the base year 2021 to ``end``."""
 
     start: Literal[2021] = 2021
     end: int = Field(2050, ge=2022, le=2100)
 
 
-class Scenario(_Strict):
+class Scenario(StrictModel):
     """A scenario file (after inheritance)."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9._-]+$", description="short id used in results")
@@ -136,8 +141,8 @@ class Scenario(_Strict):
     base: str | None = Field(None, description="scenario file this one builds on")
     years: Years = Years()
     parameters: dict[str, Any] = Field({}, description="model parameter overrides")
-    initiatives: list[InitiativeSpec] = []
-    trends: list[TrendSpec] = []
+    initiatives: list[InitiativeSpec] = Field([])
+    trends: list[TrendSpec] = Field([])
 
 
 class ScenarioError(ValueError):
@@ -148,75 +153,69 @@ class ScenarioError(ValueError):
         self.problems = problems
 
 
-def _dotted_to_nested(d: dict[str, Any]) -> dict[str, Any]:
-    """``{"relocation.move_rate": x}`` and nested tables both become nested dicts."""
-    out: dict[str, Any] = {}
-    for key, value in d.items():
-        parts = key.split(".")
-        node = out
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        if isinstance(value, dict):
-            value = _dotted_to_nested(value)
-        if isinstance(node.get(parts[-1]), dict) and isinstance(value, dict):
-            node[parts[-1]] = _deep_merge(node[parts[-1]], value)
-        else:
-            node[parts[-1]] = value
-    return out
+#: What scenario files are called in messages.
+WHAT = "scenario file"
+_FIX = "give the path of a scenario .toml file (see scenarios/)"
+_LISTS = ("initiatives", "trends")
+#: Longest chain of ``base`` files followed.
+MAX_BASES = 32
 
 
 def read_raw(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     """The file's table with its ``base`` chain merged in (base first, this file on top).
 
+    Every file of the chain is read by :func:`sim.infra.read_toml` (UTF-8 only, regular files
+    of at most 1 MiB, nesting limited); its ``[parameters]`` are nested
+    (:func:`sim.infra.dotted_to_nested`) before the merge, so a dotted key in one file and a
+    table in another combine.
+
     Raises:
-        ScenarioError: Unreadable file, bad TOML, missing or circular base.
+        ScenarioError: Unreadable file, bad TOML, missing, circular or unusable base, or an
+            inherited ``initiatives``/``trends`` that is not a list of tables.
     """
     path = Path(path)
-    if path.resolve() in chain:
-        cycle = " -> ".join(str(p.name) for p in (*chain, path.resolve()))
+    where = f"{chain[-1]}: field 'base': " if chain else ""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte
+        resolved = path.absolute()
+    if resolved in chain:
+        cycle = " -> ".join(str(p.name) for p in (*chain, resolved))
         raise ScenarioError([f"{chain[-1]}: field 'base': circular inheritance ({cycle}); "
                              "remove one of the base references"])
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        where = f"{chain[-1]}: field 'base'" if chain else str(path)
-        raise ScenarioError([f"{where}: file {path} not found"]) from None
-    except tomllib.TOMLDecodeError as e:
-        raise ScenarioError([f"{path}: not valid TOML ({e}); fix the syntax"]) from None
+        raw = read_toml(path, what=WHAT, fix=_FIX if not chain else
+                        "give 'base' the path of a scenario .toml file, relative to this file")
+    except InputFileError as e:
+        raise ScenarioError([f"{where}{e}"]) from None
+    if isinstance(raw.get("parameters"), dict):
+        try:
+            raw["parameters"] = dotted_to_nested(raw["parameters"])
+        except PathError as e:
+            raise ScenarioError([f"{path}: parameters: {e}"]) from None
     base = raw.get("base")
     if base is None:
         return raw
-    if not isinstance(base, str):
-        raise ScenarioError([f"{path}: field 'base' = {base!r}: must be a file name"])
-    parent = read_raw(path.parent / base, (*chain, path.resolve()))
-    merged = _deep_merge({k: v for k, v in parent.items() if k not in ("name", "description")},
-                         {k: v for k, v in raw.items() if k not in ("initiatives", "trends")})
-    merged["initiatives"] = parent.get("initiatives", []) + raw.get("initiatives", [])
-    merged["trends"] = parent.get("trends", []) + raw.get("trends", [])
+    if not isinstance(base, str) or not base.strip():
+        raise ScenarioError([f"{path}: field 'base' = {show_value(base)}: must be the name of "
+                             "a scenario file, e.g. base = \"baseline.toml\""])
+    if len(chain) >= MAX_BASES:
+        raise ScenarioError([f"{chain[0]}: field 'base': more than {MAX_BASES} files inherit "
+                             f"from one another (the chain reaches {path}); shorten it"])
+    parent = read_raw(path.parent / base, (*chain, resolved))
+    for key in _LISTS:
+        for name, table in ((path, raw), (path.parent / base, parent)):
+            items = table.get(key, [])
+            if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
+                raise ScenarioError([
+                    f"{name}: field '{key}' = {show_value(items)}: must be a list of tables "
+                    f"([[{key}]] items) to be combined with "
+                    + ("its base" if name == path else f"{path.name}, which inherits it")])
+    merged = deep_merge({k: v for k, v in parent.items() if k not in ("name", "description")},
+                       {k: v for k, v in raw.items() if k not in _LISTS})
+    for key in _LISTS:
+        merged[key] = parent.get(key, []) + raw.get(key, [])
     return merged
-
-
-def _loc(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part + 1}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
-
-
-def _pydantic_problems(path: Path, err: ValidationError, prefix: str = "") -> list[str]:
-    lines = []
-    for e in err.errors():
-        field = prefix + _loc(e["loc"])
-        if e["type"] == "extra_forbidden":
-            lines.append(f"{path}: unknown field '{field}'; remove it or check the spelling")
-        else:
-            value = e.get("input")
-            shown = "" if isinstance(value, dict) else f" = {value!r}"
-            lines.append(f"{path}: field '{field}'{shown}: {e['msg']}")
-    return lines
 
 
 def _suggest(name: str, known: list[str]) -> str:
@@ -249,7 +248,7 @@ def _check_kind(path: Path, item: dict[str, Any], registry: dict[str, Any], wher
     try:
         registry[kind].Settings.model_validate(settings)
     except ValidationError as e:
-        return _pydantic_problems(path, e, f"{where}.settings.")
+        return format_errors(path, e, f"{where}.settings.")
     return []
 
 
@@ -265,19 +264,19 @@ def check(path: str | Path, places: pd.DataFrame) -> tuple[Scenario | None, list
         raw = read_raw(path)
     except ScenarioError as e:
         return None, e.problems
-    if isinstance(raw.get("parameters"), dict):
-        raw["parameters"] = _dotted_to_nested(raw["parameters"])
     problems: list[str] = []
     sc: Scenario | None = None
     try:
         sc = Scenario.model_validate(raw)
     except ValidationError as e:
-        problems += _pydantic_problems(path, e)
+        problems += format_errors(path, e)
     if sc is not None:
         try:
             parameters(sc)
         except ValidationError as e:
-            problems += _pydantic_problems(path, e, "parameters.")
+            problems += format_errors(path, e, "parameters.")
+        except ParameterFileError as e:  # the calibrated defaults themselves are invalid
+            problems += str(e).splitlines()
     # checks on the raw tables run even when the structure has problems elsewhere
     towns = sorted(set(places["name"]) | set(_hamlet_index(places)))
     munis = sorted(set(places["municipality"]))
@@ -316,7 +315,7 @@ def parameters(sc: Scenario, base: Parameters | None = None) -> Parameters:
     ``base`` is given.
     """
     base = base or default_parameters()
-    merged = _deep_merge(base.resolved(), sc.parameters)
+    merged = deep_merge(base.resolved(), sc.parameters)
     merged["end_year"] = sc.years.end
     return Parameters.model_validate(merged)
 

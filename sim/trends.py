@@ -19,16 +19,15 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from .effects import Effect, InMigrantAgeWeight, ValueShift
+from .infra import FrozenModel
 from .registry import Registry
 
 
-class TrendSettings(BaseModel):
+class TrendSettings(FrozenModel):
     """Base of trend settings."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 @dataclass

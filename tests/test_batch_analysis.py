@@ -212,6 +212,21 @@ def test_summarise_refuses_a_folder_without_results(tmp_path):
     assert "no runs.parquet" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_summarise_names_a_damaged_part_and_writes_nothing(tmp_path):
+    """Rule: a part damaged after it was written (here: truncated) gives exit 2 and one line
+    naming the part and the fix, no traceback, and no summary folder."""
+    res = experiment(tmp_path, 'kind = "latin_hypercube"\nsamples = 2')
+    fake_batch(res, tmp_path, linear)
+    part = sorted((tmp_path / "parts").rglob("run-*.parquet"))[1]
+    part.write_bytes(part.read_bytes()[:50])
+    proc = subprocess.run([sys.executable, "-m", "sim", "summarise", str(tmp_path)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert f"{part}: not a readable part of a landsim batch" in proc.stderr
+    assert not (tmp_path / "summary").exists()
+
+
 def test_sensitivity_command_on_a_tiny_real_batch(tmp_path):
     """`landsim sensitivity` runs a tiny Morris batch on Dask and writes the ranking, the
     seeds guidance and plots; a second call resumes (nothing to run) and agrees."""

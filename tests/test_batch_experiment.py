@@ -82,6 +82,24 @@ places = ["Aspp"]
     assert "design.samples is required" in text
 
 
+def test_designs_too_large_or_not_finite_are_refused_before_drawing(tmp_path, places):
+    """Rule: an experiment of more than MAX_RUNS runs is refused from its counts alone (a
+    billion Latin-hypercube points are never drawn); ranges must be finite; element numbers
+    start at 1."""
+    from sim.batch.experiment import MAX_RUNS
+
+    huge = BASIC + ('[design]\nkind = "latin_hypercube"\nsamples = 1000000000\n'
+                    '[[uncertainties]]\npath = "services.closure_hazard"\n')
+    _, probs = check(write(tmp_path, huge), places)
+    assert any(f"more than {MAX_RUNS:,}" in x for x in probs), probs
+    nan = BASIC + '[[uncertainties]]\npath = "services.closure_hazard"\nrange = [nan, 1.0]\n'
+    _, probs = check(write(tmp_path, nan, "nan.toml"), places)
+    assert any("must be two finite numbers" in x for x in probs), probs
+    zero = BASIC + '[[uncertainties]]\npath = "relocation.move_rate[0]"\n'
+    _, probs = check(write(tmp_path, zero, "zero.toml"), places)
+    assert any("element numbers in [] start at 1" in x for x in probs), probs
+
+
 def test_unknown_key_and_bad_toml(tmp_path, places):
     """Unknown keys are rejected by name; broken TOML and missing files say so."""
     _, probs = check(write(tmp_path, BASIC + "replicatons = 3\n"), places)

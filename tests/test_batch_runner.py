@@ -378,3 +378,71 @@ def test_local_workers_keep_glibcs_dynamic_mmap_threshold():
         omp = client.submit(os.environ.get, "OMP_NUM_THREADS", pure=False).result()
     assert trim is None
     assert omp == "1"
+
+
+def test_a_second_batch_into_a_locked_folder_is_refused_at_once(experiment, tmp_path):
+    """Rule: while a process holds the folder's lock, run_batch refuses with
+    BatchLockedError naming the folder and that process's PID, before it writes anything."""
+    from sim.batch.runner import LOCK_FILE, BatchLockedError, lock_folder
+
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    with lock_folder(folder):
+        t0 = time.perf_counter()
+        with pytest.raises(BatchLockedError) as e:
+            run_batch(experiment, folder, workers=1)
+        assert time.perf_counter() - t0 < 5
+    assert e.value.pid == os.getpid() and e.value.folder == folder
+    assert f"{folder} is in use: a batch with PID {os.getpid()} is running" in str(e.value)
+    assert sorted(p.name for p in folder.iterdir()) == [LOCK_FILE]
+
+
+def test_second_batch_refused_while_the_first_runs_and_sigkill_resume_loses_nothing(
+        experiment, reference, tmp_path):
+    """`landsim batch` A runs (frozen with SIGSTOP after its first parts, so it surely still
+    holds the lock); the same command B exits 2 at once with one line naming the folder and
+    A's PID, and writes nothing. A is then killed with SIGKILL: the lock dies with it, and
+    the same command again resumes and ends with every run present exactly once (the
+    results of an uninterrupted batch)."""
+    out = tmp_path / "out"
+    args = ("batch", str(experiment.path), "--out", str(out), "--workers", "2",
+            "--no-progress")
+    folder = out / "tiny"
+    a = cli(*args)
+    try:
+        t0 = time.time()
+        while len(completed(folder)) < 2 and time.time() - t0 < 300:
+            assert a.poll() is None, a.communicate()
+            time.sleep(0.05)
+        a.send_signal(signal.SIGSTOP)
+        before = {p.name: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+        b = cli(*args)
+        try:
+            _, b_err = b.communicate(timeout=120)
+        finally:
+            stop(b)
+        assert b.returncode == 2, b_err
+        lines = b_err.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in b_err
+        assert f"{folder} is in use: a batch with PID {a.pid} is running into it" in lines[0]
+        assert "run the same command again to resume" in lines[0]
+        after = {p.name: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+        assert after == before
+        a.send_signal(signal.SIGKILL)
+        a.wait(30)
+    finally:
+        stop(a)
+    n_before = len(completed(folder))
+    assert 2 <= n_before < N_RUNS, "the kill came too late to test resuming"
+    c = cli(*args)
+    try:
+        _, stderr = c.communicate(timeout=600)
+    finally:
+        stop(c)
+    assert c.returncode == 0, stderr
+    assert f"{n_before} already done" in stderr
+    parts = sorted((folder / "parts").rglob("run-*.parquet"))
+    assert [p.name for p in parts] == sorted(f"run-{i:06d}.parquet" for i in range(N_RUNS))
+    idx = pd.read_parquet(folder / "runs.parquet")
+    assert sorted(idx["run_id"]) == list(range(N_RUNS))
+    assert contents(folder) == contents(reference)

@@ -119,6 +119,21 @@ def test_bad_config_names_file_and_field(tmp_path, text, needle):
     assert str(p) in str(e.value) and needle in str(e.value)
 
 
+def test_config_files_are_read_as_utf8_files_only(tmp_path):
+    """Rule: a calibration file saved as UTF-16, a folder or a device is one line naming it
+    (CalibrationError), never a traceback; with a byte-order mark it is read."""
+    p = tmp_path / "c.toml"
+    p.write_bytes(TINY.encode("utf-16"))
+    for path, needle in ((p, "saved as UTF-16"), (tmp_path, "a folder, not a file"),
+                         (Path("/dev/zero"), "a device, not a regular file")):
+        with pytest.raises(CalibrationError) as e:
+            load_config(path)
+        assert str(e.value).startswith(f"{path}: ") and needle in str(e.value)
+        assert "\n" not in str(e.value)
+    p.write_bytes(b"\xef\xbb\xbf" + TINY.encode("utf-8"))
+    assert load_config(p).protocol.fit_end == 2017
+
+
 def test_cli_calibrate_bad_config_exits_2_without_traceback(tmp_path):
     """`landsim calibrate` on a bad file: exit 2, one message naming the file, no traceback."""
     p = _write(tmp_path, TINY.replace("[protocol]", "[protocol]\nbase_yaer = 2014"))

@@ -40,6 +40,25 @@ def test_bad_parameter_files_name_file_and_field(tmp_path, text, needle):
     assert str(f) in str(e.value) and needle in str(e.value)
 
 
+@pytest.mark.parametrize("blob,needle", [
+    ("[relocation]\nrounds = 2\n".encode("utf-16"), "parameter file is saved as UTF-16"),
+    ("# Ærø\n[relocation]\nrounds = 2\n".encode("latin-1"), "looks like Latin-1"),
+    (b"\xef\xbb\xbf[relocation]\nrounds = 2\n", None),
+    (b"[relocation]\nmove_rate = [0.1, -0.1, 0.1, 0.1]\n",
+     "parameter 'relocation.move_rate[2]' = -0.1: Input should be greater than or equal to 0")])
+def test_parameter_files_are_read_as_utf8_and_elements_are_1_based(tmp_path, blob, needle):
+    """Rule: UTF-8 with a byte-order mark is read; UTF-16 and Latin-1 are named with the fix;
+    a list element is named 1-based as in experiment paths (move_rate[2] is families)."""
+    f = tmp_path / "p.toml"
+    f.write_bytes(blob)
+    if needle is None:
+        assert load_parameters(f).relocation.rounds == 2
+        return
+    with pytest.raises(ParameterFileError) as e:
+        load_parameters(f)
+    assert str(e.value).startswith(f"{f}: ") and needle in str(e.value)
+
+
 def test_missing_file_is_reported(tmp_path):
     """Rule: a missing file says so and names the path."""
     with pytest.raises(ParameterFileError, match="file not found"):

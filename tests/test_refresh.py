@@ -367,6 +367,28 @@ def test_missing_municipality_stops_and_writes_nothing(api, out):
     assert _files(out) == before
 
 
+@pytest.mark.parametrize("name,blob,needle", [
+    ("refresh/PROVENANCE.json", '{"tables": {}}'.encode("utf-16"), "saved as UTF-16"),
+    ("refresh/PROVENANCE.json", b"[1, 2]", "not a provenance record"),
+    ("refresh/PROVENANCE.json", b"{" * 5000, "not valid JSON"),
+    ("SOURCES.md", "# Kilder: Ærø\n".encode("latin-1"), "looks like Latin-1"),
+    ("SOURCES.md", bytes(range(256)), "a binary file")])
+def test_unreadable_provenance_or_sources_stop_before_anything_is_written(
+        api, out, capsys, name, blob, needle):
+    """Rule: a PROVENANCE.json or SOURCES.md that is not UTF-8 JSON/text (or not a
+    provenance record) stops the refresh with one line naming the file, exit 2, before any
+    table is written."""
+    target = out / name
+    target.parent.mkdir(exist_ok=True)
+    target.write_bytes(blob)
+    before = _files(out)
+    assert main(["data", "refresh", "--out", str(out), "--base-url", api.url]) == 2
+    err = capsys.readouterr().err
+    assert str(target) in err and needle in err and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+    assert _files(out) == before
+
+
 def test_ages_that_do_not_add_up_are_refused(api, out):
     """Rule: FOLK1A's ages must add up to each municipality's total."""
     raw = (FIX / "statbank_FOLK1A.csv").read_bytes().replace(

@@ -99,6 +99,57 @@ def test_circular_and_missing_base_are_reported(tmp_path, places):
     assert "field 'base'" in problems[0] and "not found" in problems[0]
 
 
+@pytest.mark.parametrize("child,parent", [
+    ('initiatives = "coop"\n', None), ("trends = {a = 1}\n", None),
+    ("initiatives = [1, 2]\n", None), ("", 'name = "p"\ninitiatives = 5\n'),
+    ("", 'name = "p"\ntrends = [{kind = "remote_work"}, 3]\n')])
+def test_inherited_initiatives_or_trends_that_are_not_lists_of_tables(tmp_path, places,
+                                                                      child, parent):
+    """Rule: with `base`, an initiatives or trends that is not a list of tables (in the
+    child or in its base) is one problem naming that file and field, not a TypeError."""
+    base = _write(tmp_path, "p.toml", parent) if parent else tmp_path / "baseline.toml"
+    if not parent:
+        _write(tmp_path, "baseline.toml", 'name = "baseline"\n')
+    c = _write(tmp_path, "c.toml", f'name = "c"\nbase = "{base.name}"\n{child}')
+    _, problems = check(c, places)
+    assert len(problems) == 1
+    culprit = c if child else base
+    assert problems[0].startswith(f"{culprit}: field '") and "must be a list of tables" in \
+        problems[0]
+
+
+@pytest.mark.parametrize("base,needle", [
+    (".", "a folder, not a file"), ("/dev/zero", "/dev/zero: a device, not a regular file"),
+    ("fifo.toml", "a named pipe (FIFO)"), ("", "must be the name of a scenario file"),
+    ("s16.toml", "saved as UTF-16")])
+def test_a_base_that_is_not_a_scenario_file_is_one_problem(tmp_path, places, base, needle):
+    """Rule: a base that is a folder, a device, a pipe, empty or not UTF-8 is one problem
+    naming the inheriting file and field 'base'; the device or pipe is never read."""
+    import os
+
+    os.mkfifo(tmp_path / "fifo.toml")
+    (tmp_path / "s16.toml").write_bytes('name = "x"\n'.encode("utf-16"))
+    c = _write(tmp_path, "c.toml", f'name = "c"\nbase = "{base}"\n')
+    _, problems = check(c, places)
+    assert len(problems) == 1 and problems[0].startswith(f"{c}: field 'base'")
+    assert needle in problems[0]
+
+
+def test_parameters_set_twice_in_one_file_are_a_problem(tmp_path, places):
+    """Rule: a quoted dotted key and a table setting the same parameter are reported, not
+    silently resolved; a dotted key in a child overrides a table in its base."""
+    c = _write(tmp_path, "c.toml", 'name = "c"\n[parameters]\n"relocation.rounds" = 3\n'
+               "relocation.rounds = 4\n")
+    _, problems = check(c, places)
+    assert problems == [f"{c}: parameters: two keys set 'relocation.rounds' (a dotted key and "
+                        "a table, or a quoted and an unquoted key); give it once"]
+    _write(tmp_path, "b.toml", 'name = "b"\n[parameters.relocation]\nrounds = 2\n')
+    k = _write(tmp_path, "k.toml", 'name = "k"\nbase = "b.toml"\n[parameters]\n'
+               '"relocation.rounds" = 5\n')
+    sc, problems = check(k, places)
+    assert not problems and sc.parameters == {"relocation": {"rounds": 5}}
+
+
 def test_inheritance_deep_merges_and_adds_initiatives(tmp_path, places):
     """Rule: a child overrides its base's values and adds its initiatives to the base's."""
     _write(tmp_path, "base.toml", GOOD + "[parameters]\nrelocation.rounds = 2\n")

@@ -219,12 +219,13 @@ def sensitivity(args: argparse.Namespace) -> int:
 
 def summarise(args: argparse.Namespace) -> int:
     """``landsim summarise RESULTS``."""
+    from .runner import BatchError
     from .summarise import format_end_year
     from .summarise import summarise as run
 
     try:
         out = run(args.results, charts=not args.no_charts)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, BatchError) as e:
         return _fail(str(e))
     print(format_end_year(args.results), file=sys.stderr)
     print(out)

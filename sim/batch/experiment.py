@@ -18,7 +18,7 @@ pydantic, unknown keys rejected), in the vocabulary of the EMA Workbench::
     [[uncertainties]]          # model parameters (default range: the parameter's bounds)
     path = "services.closure_hazard"
     [[uncertainties]]
-    path = "relocation.move_rate[0]"
+    path = "relocation.move_rate[1]"
     range = [0.15, 0.35]
 
     [[levers]]                 # policy choices, crossed with every design point
@@ -47,19 +47,28 @@ import difflib
 import hashlib
 import itertools
 import json
+import math
 import re
-import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from ..infra import (
+    InputFileError,
+    PathError,
+    StrictModel,
+    format_errors,
+    read_toml,
+    set_path,
+    split_path,
+)
 from ..initiatives import INITIATIVES
 from ..params import Parameters
-from ..scenario import Scenario, _pydantic_problems, digest
+from ..scenario import Scenario, digest
 
 #: End-year outcomes a run can keep (per-place outcomes are added by ``[outcomes] places``).
 OUTCOMES = {
@@ -69,18 +78,16 @@ OUTCOMES = {
     "region_population": "inhabitants of the region, full-scale estimate",
 }
 DesignKind = Literal["none", "full_factorial", "latin_hypercube", "sobol", "morris"]
-_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?(\.[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?)*$")
 _NAME = re.compile(r"^[^\W\d]\w*$")
+#: Most runs an experiment may have (a larger design is almost surely a typing error, and
+#: drawing and checking it would exhaust memory).
+MAX_RUNS = 100_000
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Factor(_Strict):
+class Factor(StrictModel):
     """One uncertainty or lever: a model parameter or an initiative field, and its range."""
 
-    path: str = Field(description="parameter (services.closure_hazard, relocation.move_rate[0])"
+    path: str = Field(description="parameter (services.closure_hazard, relocation.move_rate[1])"
                       " or initiative field (initiatives[1].settings.type)")
     name: str | None = Field(None, description="column name in results (default: from the path)")
     range: tuple[float, float] | None = Field(
@@ -92,13 +99,18 @@ class Factor(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Factor:
-        if not _PATH.match(self.path):
+        try:
+            split_path(self.path)
+        except PathError:
             raise ValueError(f"path {self.path!r} is not a dotted name such as "
-                             "'services.closure_hazard' or 'initiatives[1].start'")
+                             "'services.closure_hazard' or 'initiatives[1].start' (element "
+                             "numbers in [] start at 1)") from None
         if self.name is not None and not _NAME.match(self.name):
             raise ValueError(f"name {self.name!r} must be an identifier (letters, digits, _)")
         if self.range is not None and self.values is not None:
             raise ValueError("give either range or values, not both")
+        if self.range is not None and not all(map(math.isfinite, self.range)):
+            raise ValueError(f"range {list(self.range)} must be two finite numbers")
         if self.range is not None and self.range[0] >= self.range[1]:
             raise ValueError(f"range {list(self.range)} must have low < high")
         return self
@@ -109,7 +121,7 @@ class Factor(_Strict):
         return self.name or re.sub(r"\W+", "_", self.path).strip("_")
 
 
-class Design(_Strict):
+class Design(StrictModel):
     """How uncertainties are sampled."""
 
     kind: DesignKind = Field("none", description="none (defaults only), full_factorial, "
@@ -121,14 +133,14 @@ class Design(_Strict):
     second_order: bool = Field(False, description="sobol: also second-order indices")
 
 
-class Outcomes(_Strict):
+class Outcomes(StrictModel):
     """What each run keeps (every simulated year, end year in the run index)."""
 
     keep: list[str] = Field(list(OUTCOMES), description=f"any of {', '.join(OUTCOMES)}")
     places: list[str] = Field([], description="places whose population and grocer are kept")
 
 
-class Sensitivity(_Strict):
+class Sensitivity(StrictModel):
     """Settings of ``landsim sensitivity``."""
 
     outcomes: list[str] = Field([], description="outcomes to analyse (default: all kept)")
@@ -139,7 +151,7 @@ class Sensitivity(_Strict):
         "of the mean, as a share of the mean, that the recommended number of seeds reaches")
 
 
-class Discovery(_Strict):
+class Discovery(StrictModel):
     """Scenario discovery with PRIM (EMA Workbench) after the batch."""
 
     outcome: str = Field(description="outcome defining the cases of interest")
@@ -160,7 +172,7 @@ class Discovery(_Strict):
         return self
 
 
-class Experiment(_Strict):
+class Experiment(StrictModel):
     """An experiment file."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9._-]+$", description="short id used in results")
@@ -176,8 +188,8 @@ class Experiment(_Strict):
     end_year: int | None = Field(None, ge=2022, le=2100, description="overrides the "
                                  "scenarios' [years] end")
     design: Design = Design()
-    uncertainties: list[Factor] = []
-    levers: list[Factor] = []
+    uncertainties: list[Factor] = Field([])
+    levers: list[Factor] = Field([])
     outcomes: Outcomes = Outcomes()
     sensitivity: Sensitivity = Sensitivity()
     discovery: Discovery | None = None
@@ -222,18 +234,6 @@ class FactorInfo:
         return round(float(x)) if self.integer else float(x)
 
 
-def _split(path: str) -> list[str | int]:
-    """``"a.b[2].c"`` -> ``["a", "b", 1, "c"]`` (indices 0-based)."""
-    out: list[str | int] = []
-    for part in path.split("."):
-        m = re.fullmatch(r"([A-Za-z_]\w*)(?:\[(\d+)\])?", part)
-        assert m is not None
-        out.append(m.group(1))
-        if m.group(2) is not None:
-            out.append(int(m.group(2)) - 1)
-    return out
-
-
 def _bounds(meta: list) -> tuple[float | None, float | None]:
     lo = hi = None
     for m in meta:
@@ -250,7 +250,7 @@ def parameter_info(path: str) -> tuple[Any, float | None, float | None]:
     Raises:
         KeyError: With a message naming the unknown part and close names.
     """
-    keys = _split(path)
+    keys = split_path(path)
     node: Any = Parameters
     value: Any = Parameters().resolved()
     meta: list = []
@@ -297,18 +297,20 @@ def parameter_info(path: str) -> tuple[Any, float | None, float | None]:
 def _factor_info(f: Factor, kind: Literal["uncertainty", "lever"],
                  scenarios: list[Scenario]) -> FactorInfo:
     """Resolve one factor; raises ValueError with the reason."""
-    if f.path.startswith("initiatives["):
-        keys = _split(f.path)
-        i = keys[1]
-        assert isinstance(i, int)
+    keys = split_path(f.path)
+    if keys[0] == "initiatives":
+        i = keys[1] if len(keys) > 2 else None
+        if not isinstance(i, int):
+            raise ValueError("name an initiative's field with its number, e.g. "
+                             "'initiatives[1].start' or 'initiatives[1].settings.type'")
         for sc in scenarios:
             if i >= len(sc.initiatives):
                 raise ValueError(f"scenario '{sc.name}' has {len(sc.initiatives)} "
                                  f"initiative(s), not {i + 1}")
         if f.values is None and f.range is None:
             raise ValueError("an initiative field needs 'range' or 'values'")
-        integer = bool(f.integer) if f.integer is not None else keys[2:] in (["start"],
-                                                                            ["end"])
+        integer = bool(f.integer) if f.integer is not None else keys[2:] in (("start",),
+                                                                            ("end",))
         if f.values is not None:
             return FactorInfo(f.label, f.path, kind, values=tuple(f.values), integer=integer)
         assert f.range is not None
@@ -349,16 +351,18 @@ def apply_factors(sc: Scenario, values: dict[str, Any], infos: list[FactorInfo])
     raw = sc.model_dump(mode="json")
     params = parameters(sc).resolved()
     for info in infos:
-        keys = _split(info.path)
-        node: Any = raw if keys[0] == "initiatives" else params
-        for k in keys[:-1]:
-            node = node[k]
-        node[keys[-1]] = values[info.label]
+        keys = split_path(info.path)
+        try:
+            set_path(raw if keys[0] == "initiatives" else params, keys, values[info.label])
+        except KeyError as e:
+            raise ValueError(f"{info.path}: {e.args[0]} in scenario '{sc.name}'") from None
     for k in ("base_year", "end_year", "scale"):
         params.pop(k, None)
     raw["parameters"] = params
     out = Scenario.model_validate(raw)
     for spec in out.initiatives:
+        if spec.kind not in INITIATIVES:
+            raise ValueError(f"initiative kind {spec.kind!r} is not registered")
         INITIATIVES[spec.kind].Settings.model_validate(spec.settings)
     parameters(out)
     return out
@@ -406,16 +410,14 @@ def check(path: str | Path, places) -> tuple[Resolved | None, list[str]]:
 
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None, [f"{path}: file not found; give the path of an experiment .toml file "
-                      "(see experiments/)"]
-    except tomllib.TOMLDecodeError as e:
-        return None, [f"{path}: not valid TOML ({e}); fix the syntax"]
+        raw = read_toml(path, what="experiment file",
+                        fix="give the path of an experiment .toml file (see experiments/)")
+    except InputFileError as e:
+        return None, [str(e)]
     try:
         exp = Experiment.model_validate(raw)
     except ValidationError as e:
-        return None, _pydantic_problems(path, e)
+        return None, format_errors(path, e)
     problems: list[str] = []
     scenarios: list[Scenario] = []
     for i, rel in enumerate(exp.scenarios, start=1):
@@ -487,6 +489,11 @@ def check(path: str | Path, places) -> tuple[Resolved | None, list[str]]:
             problems.append(f"{path}: {where} = {o!r}: not an outcome this experiment keeps "
                             f"({', '.join(known)})"
                             + (f"; did you mean '{close[0]}'?" if close else ""))
+    n_runs = count_runs(res)
+    if n_runs > MAX_RUNS:
+        problems.append(f"{path}: the experiment has {n_runs:,} runs (scenarios x design points "
+                        f"x levers x replications), more than {MAX_RUNS:,}; lower "
+                        "design.samples, design.levels or replications, or split it")
     if not problems:
         try:
             points = design_points(res)
@@ -497,6 +504,28 @@ def check(path: str | Path, places) -> tuple[Resolved | None, list[str]]:
             problems.append(f"{path}: a design point makes a scenario invalid: "
                             f"{str(e).splitlines()[0]}; narrow the ranges")
     return (res if not problems else None), problems
+
+
+def count_runs(res: Resolved) -> int:
+    """Number of runs of a checked experiment, computed without drawing the design."""
+    exp, d = res.experiment, res.experiment.design
+    k = len(res.uncertainties)
+    n = d.samples or 1
+    if d.kind == "none":
+        points = 1
+    elif d.kind == "full_factorial":
+        points = 1
+        for f in res.uncertainties:
+            points *= len(f.values) if f.categorical else (d.levels or 3)
+    elif d.kind == "latin_hypercube":
+        points = n
+    elif d.kind == "sobol":
+        points = n * (2 * k + 2 if d.second_order else k + 2)
+    else:
+        points = n * (k + 1)
+    for f in res.levers:
+        points *= len(f.values or ())
+    return len(exp.scenarios) * points * exp.replications
 
 
 def load(path: str | Path, places) -> Resolved:
@@ -625,6 +654,6 @@ def plan(res: Resolved) -> list[RunSpec]:
     return runs
 
 
-__all__ = ["OUTCOMES", "Experiment", "ExperimentError", "FactorInfo", "Resolved", "RunSpec",
-           "apply_factors", "check", "design_matrix", "design_points", "load",
-           "parameter_info", "plan", "run_seed", "salib_problem"]
+__all__ = ["MAX_RUNS", "OUTCOMES", "Experiment", "ExperimentError", "FactorInfo", "Resolved",
+           "RunSpec", "apply_factors", "check", "count_runs", "design_matrix", "design_points",
+           "load", "parameter_info", "plan", "run_seed", "salib_problem"]

@@ -15,13 +15,19 @@ Results folder::
       runs.parquet                               index: one row per run (seeds, factors,
                                                  end-year outcomes, status), rebuilt from parts
       manifest.json                              provenance (experiment, seeds, commit, ...)
+      .batch.lock                                held by the batch running into the folder
 
-Parts are written to a temporary file and moved into place (:func:`os.replace`), so a part
-that exists is complete. Running the same experiment into the same folder again skips every
-run whose part exists (resume); failed runs are tried again. A worker that dies is replaced
-(nanny) and the scheduler reruns its task (``distributed.scheduler.allowed-failures``
-times); an error raised by a run is retried ``retries`` times; after that the run is
-recorded as failed with its error.
+Parts are written to a temporary file and moved into place (:func:`sim.infra.atomic_file`),
+so a part that exists is complete. Running the same experiment into the same folder again
+skips every run whose part exists (resume); failed runs are tried again. A worker that dies
+is replaced (nanny) and the scheduler reruns its task (``distributed.scheduler.allowed-
+failures`` times); an error raised by a run is retried ``retries`` times; after that the run
+is recorded as failed with its error.
+
+While a batch runs it holds an operating-system lock on ``.batch.lock`` (its process id is
+written in the file); a second batch into the same folder is refused at once
+(:class:`BatchLockedError`). The lock dies with its process, SIGKILL included, so the run
+that resumes a killed batch is never blocked.
 """
 
 from __future__ import annotations
@@ -32,7 +38,6 @@ import logging
 import os
 import re
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -44,6 +49,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..infra import (
+    TMP_SUFFIX,
+    InputFileError,
+    LockedError,
+    atomic_file,
+    atomic_write,
+    exclusive_lock,
+    read_json,
+)
 from .experiment import Resolved, RunSpec, plan
 from .outcomes import outcome_table
 
@@ -51,6 +65,8 @@ log = logging.getLogger(__name__)
 
 PART = re.compile(r"^run-(\d{6,})\.parquet$")
 META_KEY = b"landsim.run"
+#: Lock file of a results folder, held by the batch writing into it (with its process id).
+LOCK_FILE = ".batch.lock"
 
 
 class BatchError(RuntimeError):
@@ -102,19 +118,6 @@ def part_table(spec: RunSpec, table: pd.DataFrame) -> pa.Table:
                                                            ensure_ascii=False)})
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def part_path(folder: Path, spec: RunSpec) -> Path:
     """Where a run's part lives."""
     return folder / "parts" / f"scenario={spec.scenario.name}" / f"run-{spec.run_id:06d}.parquet"
@@ -123,7 +126,8 @@ def part_path(folder: Path, spec: RunSpec) -> Path:
 def write_part(folder: Path, spec: RunSpec, table: pd.DataFrame) -> Path:
     """Write a run's part atomically; returns its path."""
     path = part_path(folder, spec)
-    _atomic_write(path, lambda p: pq.write_table(part_table(spec, table), p))
+    with atomic_file(path) as tmp:
+        pq.write_table(part_table(spec, table), tmp)
     fail = folder / "failed" / f"run-{spec.run_id:06d}.json"
     fail.unlink(missing_ok=True)
     return path
@@ -132,9 +136,8 @@ def write_part(folder: Path, spec: RunSpec, table: pd.DataFrame) -> Path:
 def write_failure(folder: Path, spec: RunSpec, error: str) -> None:
     """Record a run that failed after its retries."""
     rec = {**spec.meta(), "status": "failed", "error": error}
-    _atomic_write(folder / "failed" / f"run-{spec.run_id:06d}.json",
-                  lambda p: p.write_text(json.dumps(rec, ensure_ascii=False, indent=1),
-                                         encoding="utf-8"))
+    atomic_write(folder / "failed" / f"run-{spec.run_id:06d}.json",
+                 json.dumps(rec, ensure_ascii=False, indent=1))
 
 
 def completed(folder: Path) -> dict[int, Path]:
@@ -150,18 +153,37 @@ def completed(folder: Path) -> dict[int, Path]:
 def remove_leftovers(folder: Path) -> int:
     """Delete temporary files left by a killed batch (call only when no batch is writing)."""
     n = 0
-    for p in Path(folder).glob("**/.*.tmp"):
+    for p in Path(folder).glob(f"**/.*{TMP_SUFFIX}"):
         p.unlink(missing_ok=True)
         n += 1
     return n
 
 
 # --------------------------------------------------------------------------- index
+def _read_part(p: Path) -> pq.ParquetFile:
+    """A part, opened and checked to be one.
+
+    Parts are written atomically, so a damaged part was damaged afterwards.
+
+    Raises:
+        BatchError: Not a readable part of a landsim batch.
+    """
+    try:
+        f = pq.ParquetFile(p)
+        if META_KEY not in (f.schema_arrow.metadata or {}):
+            raise ValueError("no landsim run metadata")
+    except (OSError, ValueError, pa.ArrowException) as e:
+        raise BatchError(f"{p}: not a readable part of a landsim batch ({e}); delete it and "
+                         "run the same `landsim batch` command again to redo that run") \
+            from None
+    return f
+
+
 def read_parts(folder: Path) -> pd.DataFrame:
     """Every part of a results folder as one long table (with the ``scenario`` column)."""
     frames = []
     for _rid, p in sorted(completed(folder).items()):
-        t = pq.read_table(p).to_pandas()
+        t = _read_part(p).read().to_pandas()
         t.insert(0, "scenario", p.parent.name.split("=", 1)[1])
         frames.append(t)
     if not frames:
@@ -175,7 +197,7 @@ def build_index(folder: Path) -> pd.DataFrame:
     folder = Path(folder)
     rows = []
     for _rid, p in sorted(completed(folder).items()):
-        f = pq.ParquetFile(p)
+        f = _read_part(p)
         meta = json.loads(f.schema_arrow.metadata[META_KEY])
         t = f.read().to_pandas()
         last = t[t["year"] == t["year"].max()]
@@ -184,14 +206,18 @@ def build_index(folder: Path) -> pd.DataFrame:
                      **dict(zip(last["outcome"], last["value"], strict=True))})
     done = {r["run_id"] for r in rows}
     for p in sorted((folder / "failed").glob("run-*.json")):
-        meta = json.loads(p.read_text(encoding="utf-8"))
+        try:
+            meta = read_json(p, what="failure record", fix="delete it and run the same "
+                             "`landsim batch` command again")
+        except InputFileError as e:
+            raise BatchError(str(e)) from None
         if meta["run_id"] not in done:
             rows.append({**_meta_row(meta), "status": "failed", "error": meta["error"]})
     df = pd.DataFrame(rows)
     if len(df):
         df = df.sort_values("run_id", kind="stable").reset_index(drop=True)
-    _atomic_write(folder / "runs.parquet",
-                  lambda p: pq.write_table(pa.Table.from_pandas(df, preserve_index=False), p))
+    with atomic_file(folder / "runs.parquet") as tmp:
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
     return df
 
 
@@ -224,9 +250,43 @@ def _manifest(res: Resolved, n_runs: int, **extra) -> dict:
 
 def write_manifest(folder: Path, data: dict) -> None:
     """Write ``manifest.json`` atomically."""
-    _atomic_write(Path(folder) / "manifest.json",
-                  lambda p: p.write_text(json.dumps(data, indent=2, ensure_ascii=False,
-                                                    default=str) + "\n", encoding="utf-8"))
+    atomic_write(Path(folder) / "manifest.json",
+                 json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+class BatchLockedError(BatchError):
+    """Another ``landsim batch`` is running into the folder.
+
+    Attributes:
+        folder: The results folder.
+        pid: Process id of the running batch (None if it could not be read).
+    """
+
+    def __init__(self, folder: Path, pid: int | None) -> None:
+        who = f"a batch with PID {pid}" if pid is not None else "another batch"
+        stop = f"kill {pid}" if pid is not None else "stop it"
+        super().__init__(f"{folder} is in use: {who} is running into it; wait until it ends, "
+                         f"or stop it (Ctrl-C in its terminal, or {stop}) and run the same "
+                         "command again to resume")
+        self.folder, self.pid = folder, pid
+
+
+@contextlib.contextmanager
+def lock_folder(folder: Path) -> Iterator[Path]:
+    """Hold the batch lock of ``folder`` (the file :data:`LOCK_FILE` in it) for the block.
+
+    The operating system drops the lock when the process ends in any way (SIGKILL
+    included; see :func:`sim.infra.exclusive_lock`), so a killed batch never blocks the
+    run that resumes it.
+
+    Raises:
+        BatchLockedError: Another process holds it.
+    """
+    try:
+        with exclusive_lock(Path(folder) / LOCK_FILE) as path:
+            yield path
+    except LockedError as e:
+        raise BatchLockedError(Path(folder), e.pid) from None
 
 
 def check_folder(folder: Path, res: Resolved) -> dict | None:
@@ -235,11 +295,18 @@ def check_folder(folder: Path, res: Resolved) -> dict | None:
     Raises:
         BatchError: The folder holds another experiment (or another version of this one).
     """
-    mf = Path(folder) / "manifest.json"
-    if not mf.exists():
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise BatchError(f"{folder} is a file, not a results folder; give another --out/--name")
+    mf = folder / "manifest.json"
+    if not os.path.lexists(mf):
         return None
-    old = json.loads(mf.read_text(encoding="utf-8"))
-    if old.get("experiment_sha256") != res.digest():
+    try:
+        old = read_json(mf, what="batch manifest", fix="give another --out/--name, or remove "
+                        "the folder to start again")
+    except InputFileError as e:
+        raise BatchError(str(e)) from None
+    if not isinstance(old, dict) or old.get("experiment_sha256") != res.digest():
         raise BatchError(f"{folder} holds results of another experiment (or of an earlier "
                          f"version of {res.path.name}); give another --out/--name, or remove "
                          "the folder to start again")
@@ -322,13 +389,31 @@ def run_batch(res: Resolved, folder: Path, *, workers: int | None = None,
 
     Raises:
         BatchError: Dask missing, scheduler unreachable, or folder of another experiment.
+        BatchLockedError: Another batch is running into ``folder``.
         BatchInterrupted: Ctrl-C; completed runs are kept, the index is rebuilt.
     """
     folder = Path(folder)
     runs = plan(res)
-    old = check_folder(folder, res)
-    folder.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(folder)
+    check_folder(folder, res)  # before anything is written
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BatchError(f"{folder}: cannot create the results folder "
+                         f"({e.strerror or type(e).__name__}); give another --out/--name") \
+            from None
+    with lock_folder(folder):
+        return _run_locked(res, folder, runs, workers=workers, scheduler=scheduler,
+                           retries=retries, progress=progress, max_in_flight=max_in_flight,
+                           run=run)
+
+
+def _run_locked(res: Resolved, folder: Path, runs: list[RunSpec], *, workers: int | None,
+                scheduler: str | None, retries: int, progress: bool,
+                max_in_flight: int | None,
+                run: Callable[[RunSpec], pd.DataFrame]) -> BatchResult:
+    """:func:`run_batch` while this process holds the folder's lock."""
+    old = check_folder(folder, res)  # again: another batch may have written it meanwhile
+    remove_leftovers(folder)  # safe: no other batch writes here
     have = completed(folder)
     todo = [s for s in runs if s.run_id not in have]
     engine = {"scheduler": scheduler} if scheduler else {"local_workers": workers or
@@ -446,13 +531,16 @@ def estimate(res: Resolved, folder: Path | None, workers: int) -> dict:
     extrapolated linearly to the run's years. Wall time assumes ``workers`` busy workers.
     """
     runs = plan(res)
-    done = len(completed(folder)) if folder is not None and folder.exists() else 0
+    done = len(completed(folder)) if folder is not None and folder.is_dir() else 0
     todo = len(runs) - done
     per_run = None
     source = ""
-    if folder is not None and (folder / "manifest.json").exists():
-        sessions = json.loads((folder / "manifest.json").read_text()).get("sessions", [])
-        measured = [s["mean_run_seconds"] for s in sessions if s.get("mean_run_seconds")]
+    old = check_folder(folder, res) if folder is not None else None
+    if old is not None:
+        sessions = old.get("sessions", [])
+        measured = [s["mean_run_seconds"] for s in sessions if isinstance(s, dict)
+                    and isinstance(s.get("mean_run_seconds"), int | float)
+                    and s["mean_run_seconds"] > 0]
         if measured:
             per_run, source = float(measured[-1]), "measured in the previous session"
     if per_run is None:

@@ -8,13 +8,11 @@ people), with one fan chart per outcome (median line, 25-75% and 5-95% bands per
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from ..infra import atomic_dir
 from .runner import read_parts
 
 QUANTILES = {"p5": 0.05, "p25": 0.25, "median": 0.5, "p75": 0.75, "p95": 0.95}
@@ -68,8 +66,7 @@ def summarise(folder: Path, charts: bool = True) -> Path:
         raise FileNotFoundError(f"{folder}: no complete runs yet; run `landsim batch` first")
     table = distributions(parts)
     final = folder / "summary"
-    tmp = Path(tempfile.mkdtemp(prefix=".summary-", dir=folder))
-    try:
+    with atomic_dir(final, exist="replace") as tmp:
         table.to_parquet(tmp / "distributions.parquet", index=False)
         table.to_csv(tmp / "distributions.csv", index=False)
         last = table[table["year"] == table["year"].max()]
@@ -78,12 +75,6 @@ def summarise(folder: Path, charts: bool = True) -> Path:
             for o in table["outcome"].unique():
                 safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in o)
                 fan_chart(table, o, tmp / f"fan_{safe}.png", f"{folder.name}: {o}")
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final
 
 

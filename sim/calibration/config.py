@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from ..infra import (
+    FrozenModel,
+    InputFileError,
+    PathError,
+    format_errors,
+    get_path,
+    read_toml,
+    split_path,
+)
 from ..params import FIRST_BASE_YEAR, Parameters
 
 
@@ -23,11 +31,7 @@ class CalibrationError(ValueError):
     """A calibration file is invalid; one line per problem, naming file, field and fix."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Protocol(_Strict):
+class Protocol(FrozenModel):
     """Which years the fit sees and which it must never read."""
 
     base_year: int = Field(FIRST_BASE_YEAR, ge=FIRST_BASE_YEAR, le=2018,
@@ -45,7 +49,7 @@ class Protocol(_Strict):
         return self
 
 
-class Simulation(_Strict):
+class Simulation(FrozenModel):
     """Size of each simulated run of the fit and of the validation."""
 
     scale: float = Field(0.1, gt=0, le=1, description="share of households simulated")
@@ -63,7 +67,7 @@ class Simulation(_Strict):
         "which the population and prices around grocer closures are measured")
 
 
-class Optimizer(_Strict):
+class Optimizer(FrozenModel):
     """scipy.optimize.differential_evolution settings."""
 
     method: Literal["differential_evolution"] = "differential_evolution"
@@ -74,7 +78,7 @@ class Optimizer(_Strict):
     workers: int = Field(2, ge=1, description="parallel processes")
 
 
-class FittedParameter(_Strict):
+class FittedParameter(FrozenModel):
     """One fitted model parameter."""
 
     path: str = Field(description="dotted path in the parameters, e.g. relocation.rounds")
@@ -89,7 +93,7 @@ class FittedParameter(_Strict):
         return self
 
 
-class Weights(_Strict):
+class Weights(FrozenModel):
     """Weights of the distance's parts (each part is in its own unit; see docs/CALIBRATION.md)."""
 
     municipal_growth: float = Field(1.0, ge=0, description="per pp RMSE of municipal growth")
@@ -99,7 +103,7 @@ class Weights(_Strict):
     village_grocers: float = Field(0.5, ge=0, description="per pp/year off the grocer trend")
 
 
-class MobilityTarget(_Strict):
+class MobilityTarget(FrozenModel):
     """Statistics Denmark's mobility figures (values and where they come from)."""
 
     short_move_share_pct: float = Field(ge=0, le=100)
@@ -108,7 +112,7 @@ class MobilityTarget(_Strict):
     source: str = Field(min_length=10)
 
 
-class CalibrationConfig(_Strict):
+class CalibrationConfig(FrozenModel):
     """A whole calibration file."""
 
     description: str = ""
@@ -128,13 +132,7 @@ class CalibrationConfig(_Strict):
         return hashlib.sha256(json.dumps(self.resolved(), sort_keys=True).encode()).hexdigest()
 
 
-def _get_path(d: dict, path: str):
-    cur = d
-    for part in path.split("."):
-        if not isinstance(cur, dict) or part not in cur:
-            return None, False
-        cur = cur[part]
-    return cur, True
+_ABSENT = object()
 
 
 def load_config(path: str | Path) -> CalibrationConfig:
@@ -145,30 +143,24 @@ def load_config(path: str | Path) -> CalibrationConfig:
     """
     p = Path(path)
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CalibrationError(f"{p}: file not found; give a calibration .toml file "
-                               "(see calibration/default.toml)") from None
-    except tomllib.TOMLDecodeError as e:
-        raise CalibrationError(f"{p}: not valid TOML ({e}); fix the syntax") from None
+        raw = read_toml(p, what="calibration file",
+                        fix="give a calibration .toml file (see calibration/default.toml)")
+    except InputFileError as e:
+        raise CalibrationError(str(e)) from None
     try:
         cfg = CalibrationConfig.model_validate(raw)
     except ValidationError as e:
-        lines = []
-        for err in e.errors():
-            loc = ".".join(str(x + 1) if isinstance(x, int) else str(x) for x in err["loc"])
-            if err["type"] == "extra_forbidden":
-                lines.append(f"{p}: unknown key '{loc}'; remove it or check the spelling")
-            else:
-                lines.append(f"{p}: '{loc or '(top level)'}' = {err.get('input')!r}: "
-                             f"{err['msg']}")
-        raise CalibrationError("\n".join(lines)) from None
+        raise CalibrationError("\n".join(format_errors(p, e, noun="key"))) from None
     defaults = Parameters().resolved()
     problems = []
     for i, fp in enumerate(cfg.parameters, start=1):
-        value, found = _get_path(defaults, fp.path)
+        try:
+            parts = split_path(fp.path)
+        except PathError:
+            parts = ()
+        value = get_path(defaults, parts, _ABSENT) if parts else _ABSENT
         where = f"{p}: parameters[{i}].path = {fp.path!r}"
-        if not found or isinstance(value, dict):
+        if value is _ABSENT or isinstance(value, dict) or any(isinstance(x, int) for x in parts):
             problems.append(f"{where}: not a model parameter; use a dotted name from "
                             "docs/ODD.md (e.g. relocation.distance_decay_per_km)")
         elif fp.mode == "set" and isinstance(value, list):

@@ -30,7 +30,8 @@ import numpy as np
 from pydantic import ValidationError
 
 from .. import __version__
-from ..params import Parameters, _deep_merge
+from ..infra import deep_merge, get_path, set_path
+from ..params import Parameters
 from .config import CalibrationConfig, CalibrationError
 from .simulate import RunSummary, mean_summary, simulate
 from .targets import FitTargets, fit_targets, target_files_sha256
@@ -39,20 +40,8 @@ log = logging.getLogger(__name__)
 
 
 def _default_value(path: str) -> Any:
-    cur: Any = Parameters().resolved()
-    for part in path.split("."):
-        cur = cur[part]
-    return cur
-
-
-def _nested(path: str, value: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    cur = out
-    parts = path.split(".")
-    for part in parts[:-1]:
-        cur = cur.setdefault(part, {})
-    cur[parts[-1]] = value
-    return out
+    """The uncalibrated default at a fitted parameter's dotted ``path``."""
+    return get_path(Parameters().resolved(), path)
 
 
 def overrides(cfg: CalibrationConfig, x: Iterable[float]) -> dict[str, Any]:
@@ -71,14 +60,14 @@ def overrides(cfg: CalibrationConfig, x: Iterable[float]) -> dict[str, Any]:
             value = round(float(v))
         else:
             value = float(v)
-        out = _deep_merge(out, _nested(fp.path, value))
+        set_path(out, fp.path, value)
     return out
 
 
 def candidate(cfg: CalibrationConfig, x: Iterable[float], **run: Any) -> Parameters:
     """Parameters of a candidate: uncalibrated defaults + ``x`` + run settings."""
-    merged = _deep_merge(Parameters().resolved(), overrides(cfg, x))
-    return Parameters.model_validate(_deep_merge(merged, run))
+    merged = deep_merge(Parameters().resolved(), overrides(cfg, x))
+    return Parameters.model_validate(deep_merge(merged, run))
 
 
 def check_bounds(cfg: CalibrationConfig, where: str) -> None:

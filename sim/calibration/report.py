@@ -23,6 +23,7 @@ import pandas as pd
 
 from .. import data
 from ..charts import OKABE_ITO
+from ..infra import get_path
 from ..model import RegionModel
 from ..params import STAGES, Parameters
 from .config import CalibrationConfig
@@ -46,9 +47,7 @@ def parameters_table(cfg: CalibrationConfig, result: FitResult) -> pd.DataFrame:
 
 
 def _resolved(over: dict, path: str):
-    cur = over
-    for part in path.split("."):
-        cur = cur[part]
+    cur = get_path(over, path)
     return [round(v, 4) for v in cur] if isinstance(cur, list) else cur
 
 

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..params import Parameters, _deep_merge
+from ..infra import deep_merge
+from ..params import Parameters
 from .config import CalibrationConfig
 from .simulate import RunSummary, simulate
 from .targets import held_out, municipality_names, trend_baseline
@@ -41,7 +42,7 @@ class Validation:
 def validation_params(cfg: CalibrationConfig, fitted: dict[str, Any]) -> Parameters:
     """Uncalibrated defaults + fitted overrides, from base_year to validation_end."""
     pr, sim = cfg.protocol, cfg.simulation
-    merged = _deep_merge(Parameters().resolved(), fitted)
+    merged = deep_merge(Parameters().resolved(), fitted)
     merged.update(base_year=pr.base_year, end_year=pr.validation_end,
                   scale=sim.validation_scale)
     return Parameters.model_validate(merged)

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,12 +20,12 @@ import pandas as pd
 import tomli_w
 
 from .. import __version__
+from ..infra import atomic_dir, atomic_write, deep_merge
 from ..params import (
     FIT_TABLE,
     PARISH_YEAR,
     ParameterFileError,
     Parameters,
-    _deep_merge,
     read_parameter_file,
 )
 from ..results import git_commit, versions
@@ -57,26 +54,7 @@ def write_params(result: FitResult, cfg: CalibrationConfig, config_path: Path,
             "# (LANDSIM_CALIBRATION=none: uncalibrated defaults). Do not edit by hand:\n"
             "# rerun the calibration. The [fit] table is metadata, not parameters.\n"
             + tomli_w.dumps(doc))
-    _atomic_text(path, text)
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
-def _replace_dir(tmp: Path, final: Path) -> None:
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    atomic_write(path, text)
 
 
 def fitted_overrides(path: Path) -> dict[str, Any]:
@@ -123,14 +101,13 @@ def calibrate(config_path: str | Path, out_dir: str | Path = "calibration",
     check_bounds(cfg, str(config_path))
     result = fit(cfg, pool_map=pool_map, progress=progress)
     v = validate(cfg, result.overrides, pool_map=pool_map)
-    tmp = Path(tempfile.mkdtemp(prefix=".report.partial-", dir=_ensure(out_dir)))
-    try:
+    with atomic_dir(out_dir / "report", exist="replace") as tmp:
         report.parameters_table(cfg, result).to_csv(tmp / "parameters.csv", index=False)
         report.convergence_chart(result, tmp / "convergence.png")
         _write_validation(tmp, cfg, v)
         lag_run = {"end_year": PARISH_YEAR + cfg.simulation.closure_lag_years,
                    "scale": cfg.simulation.validation_scale}
-        lag_params = Parameters.model_validate(_deep_merge(
+        lag_params = Parameters.model_validate(deep_merge(
             Parameters().resolved(), {**result.overrides, **lag_run}))
         lag, lag_info = report.closure_lag(lag_params, seed=cfg.simulation.seeds[0])
         lag.to_csv(tmp / "closure_lag.csv", index=False)
@@ -141,16 +118,7 @@ def calibrate(config_path: str | Path, out_dir: str | Path = "calibration",
         (tmp / "README.md").write_text(_readme(cfg, config_path, result, v, lag_info),
                                        encoding="utf-8")
         write_params(result, cfg, config_path, out_dir / "params.toml")
-        _replace_dir(tmp, out_dir / "report")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return manifest
-
-
-def _ensure(p: Path) -> Path:
-    p.mkdir(parents=True, exist_ok=True)
-    return p
 
 
 def _manifest(cfg: CalibrationConfig, config_path: Path, result: FitResult, v: Validation,
@@ -259,11 +227,6 @@ def validate_model(config_path: str | Path, params_path: str | Path = "calibrati
                                  f"{config_path}` first")
     v = validate(cfg, fitted_overrides(params_path), pool_map=pool_map)
     if out_dir is not None:
-        tmp = Path(tempfile.mkdtemp(prefix=".validation.partial-", dir=_ensure(Path(out_dir))))
-        try:
+        with atomic_dir(Path(out_dir), exist="merge") as tmp:
             _write_validation(tmp, cfg, v)
-            for f in tmp.iterdir():
-                os.replace(f, Path(out_dir) / f.name)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
     return v, format_summary(v, cfg)

@@ -30,16 +30,15 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ..effects import Effect
+from ..infra import FrozenModel
 from ..registry import Registry
 
 
-class InitiativeSettings(BaseModel):
+class InitiativeSettings(FrozenModel):
     """Settings common to every kind (kinds add their own fields)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     volunteer_hours: float = Field(
         0.0, ge=0.0, description="volunteer hours per year the initiative needs in each place")

@@ -12,8 +12,6 @@ moved into place only when complete.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +20,7 @@ from pathlib import Path
 import jinja2
 
 from .. import __version__
+from ..infra import atomic_write
 from ..results import git_commit
 from . import initiatives, inputs, overview, profiles
 from .i18n import LANGUAGES, number, text
@@ -143,18 +142,7 @@ def build_report(results: list[Path | str], out: Path | str | None = None, lang:
     comps = inputs.load(paths)
     html = render(comps, lang, progress)
     out = Path(out) if out is not None else default_output(paths, lang)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.partial-", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(html)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is for sharing
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(out, html)  # readable by others (a report is for sharing)
     seconds = time.perf_counter() - t0
     info = BuildInfo(out, out.stat().st_size, seconds, len(comps[0].table("places")),
                      len(comps))

@@ -9,7 +9,6 @@ else is refused with one message naming the folder, the file or field, and the f
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from .. import records
+from ..infra import InputFileError, read_json
 
 #: Files of a comparison folder the report reads, with the columns it needs.
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -69,20 +69,28 @@ _HOW = ("make one with `landsim compare SCENARIO --seeds 20` (it writes the base
         "scenario over seeds)")
 
 
-def _read_manifest(path: Path) -> dict[str, Any] | None:
+def _read_manifest(path: Path) -> dict[str, Any]:
+    """A folder's manifest (read by :func:`sim.infra.read_json`).
+
+    Raises:
+        ReportError: Not a readable JSON object (the message names the file).
+    """
+    fix = "the folder looks damaged, rerun `landsim compare`"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ReportError(f"{path}: not a readable JSON manifest ({e}); the folder looks "
-                          f"damaged, rerun `landsim compare`") from None
+        m = read_json(path, what="manifest", fix=fix)
+    except InputFileError as e:
+        raise ReportError(f"{path}: not a readable JSON manifest ({e.problem}); {e.fix}") \
+            from None
+    if not isinstance(m, dict):
+        raise ReportError(f"{path}: not a JSON object; {fix}")
+    return m
 
 
 def _is_comparison(folder: Path) -> bool:
     p = folder / "manifest.json"
     if not p.is_file():
         return False
-    m = _read_manifest(p)
-    return isinstance(m, dict) and "baseline_sha256" in m
+    return "baseline_sha256" in _read_manifest(p)
 
 
 def find(paths: list[Path]) -> list[Path]:
@@ -98,15 +106,22 @@ def find(paths: list[Path]) -> list[Path]:
             raise ReportError(f"RESULTS folder {path} does not exist; give a folder written "
                               f"by `landsim compare` (or one that contains such folders)")
         if not path.is_dir():
-            raise ReportError(f"RESULTS {path} is a file, not a folder; give a folder written "
-                              f"by `landsim compare` (or one that contains such folders)")
+            what = "a file, not a folder" if path.is_file() else \
+                "not a folder (a device, pipe or socket)"
+            raise ReportError(f"RESULTS {path} is {what}; give a folder written by "
+                              f"`landsim compare` (or one that contains such folders)")
         if _is_comparison(path):
             found.append(path)
             continue
         if (path / "manifest.json").is_file():
             raise ReportError(f"{path} holds a single run (`landsim run`, one seed); the report "
                               f"needs comparisons over seeds: {_HOW}")
-        subs = sorted(p for p in path.iterdir()
+        try:
+            entries = list(path.iterdir())
+        except OSError as e:
+            raise ReportError(f"RESULTS {path}: cannot be read ({e.strerror}); check the "
+                              f"folder's permissions") from None
+        subs = sorted(p for p in entries
                       if p.is_dir() and not p.name.startswith(".") and _is_comparison(p))
         if not subs:
             raise ReportError(f"no comparison folder in {path} (none of its folders has a "
