@@ -82,7 +82,7 @@ def test_corpus_of_bad_files_gives_no_traceback(stand_ins, tmp_path, capsys):
 # --------------------------------------------------------------------------- strategies
 def _near(words: list[str]) -> st.SearchStrategy[str]:
     """The real names, names one letter off, and any short text."""
-    real = st.sampled_from(words)
+    real = st.sampled_from(words or ["x"])
     off = st.tuples(real, st.integers(0, 30), st.sampled_from(["drop", "double", "upper"])).map(
         lambda t: (t[0][:t[1]] + t[0][t[1] + 1:] if t[2] == "drop" else
                    t[0][:t[1]] + t[0][t[1]:t[1] + 1] * 2 + t[0][t[1] + 1:] if t[2] == "double"
