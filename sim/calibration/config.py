@@ -24,7 +24,7 @@ from ..infra import (
     read_toml,
     split_path,
 )
-from ..params import FIRST_BASE_YEAR, Parameters
+from ..params import FIRST_BASE_YEAR, FIRST_FLOW_YEAR, Parameters
 
 
 class CalibrationError(ValueError):
@@ -46,7 +46,14 @@ class Protocol(FrozenModel):
         if not self.base_year < self.fit_end < self.validation_end:
             raise ValueError(f"need base_year < fit_end < validation_end, got {self.base_year}, "
                              f"{self.fit_end}, {self.validation_end}")
+        if self.fit_end - 1 < FIRST_FLOW_YEAR:
+            raise ValueError(f"fit_end {self.fit_end}: the observed flows by age band start "
+                             f"in {FIRST_FLOW_YEAR}; choose fit_end >= {FIRST_FLOW_YEAR + 1}")
         return self
+
+    def flow_years(self) -> tuple[int, int]:
+        """Start years of the observed flows inside the fit window (their ends <= fit_end)."""
+        return FIRST_FLOW_YEAR, self.fit_end - 1
 
 
 class Simulation(FrozenModel):

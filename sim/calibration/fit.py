@@ -131,7 +131,8 @@ class Objective:
         """Run settings of every fit run (historical base year to fit_end)."""
         pr = self.cfg.protocol
         return {"base_year": pr.base_year, "end_year": pr.fit_end,
-                "scale": self.cfg.simulation.scale}
+                "scale": self.cfg.simulation.scale,
+                "migration": {"net_years": pr.flow_years()}}
 
     def evaluate(self, x: Iterable[float]) -> Distance:
         """Run the candidate for every seed and measure its distance."""

@@ -45,6 +45,7 @@ def validation_params(cfg: CalibrationConfig, fitted: dict[str, Any]) -> Paramet
     merged = deep_merge(Parameters().resolved(), fitted)
     merged.update(base_year=pr.base_year, end_year=pr.validation_end,
                   scale=sim.validation_scale)
+    merged["migration"] = {**merged["migration"], "net_years": pr.flow_years()}
     return Parameters.model_validate(merged)
 
 
