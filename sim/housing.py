@@ -4,7 +4,8 @@ Each place starts with its households' dwellings plus ``initial_vacancy_rate`` v
 After the year's moves, the price index follows demand: ``log p += elasticity *
 log((applicants + 1) / (vacancies + 1))`` where applicants are first-round choices of the
 place. Where applicants have exceeded vacancies for ``build_trigger_years`` years running,
-``build_rate`` of the stock is added; where the vacancy rate has exceeded
+``build_response`` times the excess (applicants minus vacancies) is built, at most
+``build_rate`` of the stock; where the vacancy rate has exceeded
 ``derelict_vacancy`` for ``derelict_years`` years running, ``derelict_rate`` of the vacant
 dwellings become derelict (leave the stock).
 """
@@ -69,7 +70,9 @@ class Housing:
         excess = applicants > vacant_before
         self.demand_years = np.where(excess, self.demand_years + 1, 0).astype(np.int16)
         grow = self.demand_years >= params.build_trigger_years
-        target = params.build_rate * self.dwellings * grow
+        excess_demand = np.maximum(applicants - vacant_before, 0)
+        target = np.minimum(params.build_response * excess_demand,
+                            params.build_rate * self.dwellings) * grow
         new = np.floor(target) + (rng.random(len(target)) < target - np.floor(target))
         vac = self.vacant(occupied)
         rate = vac / np.maximum(self.dwellings, 1)

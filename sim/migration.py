@@ -106,6 +106,10 @@ class BorderRates:
         place_cdf: Per municipality, the CDF over its places (by data population).
         place_ids: Per municipality, the place indices of that CDF.
         years: The observed flow years used.
+        domestic_share: Share of border moves to or from the rest of Denmark (not abroad):
+            ``1 - national emigration rate / out_level`` (assumption: the region's moves
+            abroad are at Denmark's 2019 rate, data/border_migration_quoted.csv; used only
+            to count moves the way Statistics Denmark does).
     """
 
     out_scale: float
@@ -115,6 +119,7 @@ class BorderRates:
     place_cdf: tuple[np.ndarray, ...]
     place_ids: tuple[np.ndarray, ...]
     years: tuple[int, int]
+    domestic_share: float = 1.0
 
     def out_probability(self, head_age: np.ndarray) -> np.ndarray:
         """Yearly probability that a household with this head age leaves the region."""
@@ -167,9 +172,12 @@ def border_rates(world: World, pop: Population, params: Parameters) -> BorderRat
         ids.append(where)
     entry = np.cumsum(share, axis=1)
     entry[:, -1] = 1.0
+    from .migration_rates import national_emigration_rate
+
+    domestic = float(np.clip(1.0 - national_emigration_rate(2019) / mp.out_level, 0.0, 1.0))
     return BorderRates(out_scale=float(out_scale), net_rate=net, entry_cdf=entry,
                        municipalities=codes, place_cdf=tuple(cdfs), place_ids=tuple(ids),
-                       years=years)
+                       years=years, domestic_share=domestic)
 
 
 def emigrate(pop: Population, p_leave: np.ndarray, n_places: int,

@@ -18,11 +18,11 @@ Every random draw comes from a named stream or a named keyed draw (:mod:`sim.rng
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 
 import mesa
 import numpy as np
@@ -64,34 +64,10 @@ def location_constants(world: World, constants: dict[str, float]) -> np.ndarray 
     return np.array([table.get(int(m), 0.0) for m in muni])
 
 
-def _spin_up(params: Parameters, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Vacancy rate and price index per place after a spin-up run (see ``_initial_housing``).
-
-    A pure function of the parameters, the seed and the data; memoised per process so both
-    arms of a comparison (same parameters and seed) share it.
-    """
-    return _spin_up_cached(params.model_dump_json(), seed, str(data_dir()))
-
-
-@lru_cache(maxsize=4)
-def _spin_up_cached(params_json: str, seed: int, data_folder: str,
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    params = Parameters.model_validate_json(params_json)
-    spin = params.with_overrides(
-        end_year=params.base_year + params.housing.spin_up_years,
-        housing={"spin_up_years": 0})
-    m = RegionModel(spin, seed=seed)
-    m.run()
-    hh = m.pop.households
-    occupied = np.bincount(hh.place[hh.housed], minlength=m.world.n)
-    vacant = np.maximum(m.housing.dwellings - occupied, 0)
-    rate = vacant / np.maximum(m.housing.dwellings, 1)
-    mean = (rate * occupied).sum() / max(occupied.sum(), 1)
-    rate = np.clip(rate * params.housing.initial_vacancy_rate / max(mean, 1e-9), 0.0, 0.5)
-    price = m.housing.price * m.housing.dwellings.sum() / (m.housing.price
-                                                            * m.housing.dwellings).sum()
-    rate.flags.writeable = price.flags.writeable = False
-    return rate, price
+#: Spin-up results per (parameters, seed, data folder): a pure function of them, memoised per
+#: process so both arms of a comparison (same parameters and seed) share one spin-up.
+_SPIN_UPS: dict[tuple[str, int, str], tuple[np.ndarray, np.ndarray]] = {}
+_SPIN_UPS_KEPT = 8
 
 
 class RegionModel(mesa.Model):
@@ -125,18 +101,21 @@ class RegionModel(mesa.Model):
             self.world, p.services, services_stage.users(self.pop, everyone, n, p.scale),
             self.streams.get("services", p.base_year))
         self.rates = demography.load_rates(p.demography)
-        self.housing = self._initial_housing()
+        self.housing = Housing.initial(np.bincount(self.pop.households.place, minlength=n),
+                                       p.housing, self.streams.get("housing"))
         self.segments = segments_for(p.relocation.weights)
         self.location = location_constants(self.world, p.relocation.location_constants)
         self.relocation = RULES[p.relocation.rule](self.world, p, self.segments, threads)
         self.access = JobAccess(car30=self.jobs.within(self.world, 30),
                                 bus45=self.jobs.within(self.world, 45, by_bus=True))
         self.border = migration.border_rates(self.world, self.pop, p)
-        self.state = self._place_state(EffectSet([], n))
-        self.scenario = scenario
         self.interventions = Interventions([], n)
         #: The effects declared in the latest year (none before the first step).
         self.last_effects = EffectSet([], n)
+        if p.housing.spin_up_years:
+            self._start_from_spin_up()
+        self.state = self._place_state(EffectSet([], n))
+        self.scenario = scenario
         if scenario is not None:
             from .scenario import build_interventions
             self.interventions = Interventions(build_interventions(scenario, self), n)
@@ -216,23 +195,39 @@ class RegionModel(mesa.Model):
                           migration=mig, relocation=rel, services_result=svc,
                           housing_result=built)
 
-    def _initial_housing(self) -> Housing:
-        """The start's dwellings and prices: from a spin-up run, or a uniform vacancy rate.
+    def _start_from_spin_up(self) -> None:
+        """Start from the vacancy rates and relative prices the model's own dynamics reach.
 
-        The spin-up (``housing.spin_up_years`` years of the same parameters and seed without
-        interventions, started with the uniform rate) gives each place the vacancy rate and
-        relative price its own dynamics reach; the region's mean vacancy rate stays
-        ``housing.initial_vacancy_rate`` and the mean price 1.
+        A copy of the start state (same parameters and seed, no interventions) runs
+        ``housing.spin_up_years`` years; each place then starts with the copy's final vacancy
+        rate (rescaled so the region's mean is ``housing.initial_vacancy_rate``) and price
+        index (rescaled to a dwelling-weighted mean of 1). People, services and everything
+        else start as the data say; only the housing market starts in its own balance.
         """
         p = self.params
-        n = self.world.n
-        households = np.bincount(self.pop.households.place, minlength=n)
-        if p.housing.spin_up_years == 0:
-            return Housing.initial(households, p.housing, self.streams.get("housing"))
-        rates, price = _spin_up(p, self.seed_value)
-        h = Housing.initial(households, p.housing, self.streams.get("housing"), rates=rates)
-        h.price = price.copy()
-        return h
+        key = (p.model_dump_json(), self.seed_value, str(data_dir()))
+        if key not in _SPIN_UPS:
+            spin = copy.deepcopy(self, memo={id(self.world): self.world})
+            spin.records = Recorder()
+            spin.datacollector = mesa.DataCollector(model_reporters={})
+            for _ in range(p.housing.spin_up_years):
+                spin.step()
+            hh = spin.pop.households
+            occupied = np.bincount(hh.place[hh.housed], minlength=spin.world.n)
+            dwellings = spin.housing.dwellings
+            rate = np.maximum(dwellings - occupied, 0) / np.maximum(dwellings, 1)
+            mean = (rate * occupied).sum() / max(occupied.sum(), 1)
+            rate = np.clip(rate * p.housing.initial_vacancy_rate / max(mean, 1e-9), 0.0, 0.5)
+            price = spin.housing.price * dwellings.sum() / (spin.housing.price
+                                                            * dwellings).sum()
+            while len(_SPIN_UPS) >= _SPIN_UPS_KEPT:
+                _SPIN_UPS.pop(next(iter(_SPIN_UPS)))
+            _SPIN_UPS[key] = (rate, price)
+        rate, price = _SPIN_UPS[key]
+        households = np.bincount(self.pop.households.place, minlength=self.world.n)
+        self.housing = Housing.initial(households, p.housing, self.streams.get("housing"),
+                                       rates=rate)
+        self.housing.price = price.copy()
 
     def _jobs_within(self, minutes: float, by_bus: bool = False) -> np.ndarray:
         """Jobs within ``minutes`` by car (or bus), computed once per run and key."""

@@ -112,6 +112,8 @@ class YearRecord:
         return {
             "births": dem.births, "deaths": dem.deaths, "in_movers": rel.in_movers,
             "out_movers": rel.out_movers, "immigrants": rel.immigrants,
+            "in_from_other_municipality": rel.in_from_other_municipality,
+            "out_to_other_municipality": rel.out_to_other_municipality,
             "emigrants": mig.emigrants + rel.extra_emigrants, "applicants": rel.applicants,
         }[name]
 
@@ -192,6 +194,9 @@ PLACE_COLUMNS: tuple[Column, ...] = (
              "saw this year (nearest open unit, or an initiative's reach if shorter)",
              (lambda r, i=i: r.state.service_km[:, i]), tags=("seeds",))
       for i, k in enumerate(SERVICE_KINDS)),
+    _flow("in_from_other_municipality", "of the in-movers, those from another municipality "
+          "of the region (a young adult following a moved parental home not counted)"),
+    _flow("out_to_other_municipality", "of the out-movers, those to another municipality"),
     Column("built", "int64", "dwellings", "dwellings built in the past year",
            lambda r: (r.housing_result.built if r.housing_result is not None
                       else np.zeros(r.n)), scaled=True),

@@ -305,6 +305,8 @@ class RelocationResult:
     Attributes:
         in_movers: Persons moving into each place from another place of the region.
         out_movers: Persons moving out of each place to another place of the region.
+        in_from_other_municipality: Of the in-movers, those from another municipality.
+        out_to_other_municipality: Of the out-movers, those to another municipality.
         immigrants: In-migrant persons who found a dwelling, per place.
         extra_emigrants: Young adults who found no dwelling and whose parental home is
             gone: they leave the region (persons per place).
@@ -315,6 +317,8 @@ class RelocationResult:
 
     in_movers: np.ndarray
     out_movers: np.ndarray
+    in_from_other_municipality: np.ndarray
+    out_to_other_municipality: np.ndarray
     immigrants: np.ndarray
     extra_emigrants: np.ndarray
     applicants: np.ndarray
@@ -401,6 +405,9 @@ class Relocation:
         between = internal & (org != dest)
         in_movers = np.bincount(dest[between], weights=sizes[between], minlength=n)
         out_movers = np.bincount(org[between], weights=sizes[between], minlength=n)
+        across = internal & (self.muni[org] != self.muni[dest])
+        in_across = np.bincount(dest[across], weights=sizes[across], minlength=n)
+        out_across = np.bincount(org[across], weights=sizes[across], minlength=n)
         arrived = np.bincount(dest[~internal], weights=sizes[~internal], minlength=n)
         oi, di = org[internal], dest[internal]
         km = np.where(oi == di, p.world.intra_place_km, self.world.dist_km[oi, di])
@@ -432,6 +439,7 @@ class Relocation:
         extra, follow_out, follow_in = settle_unhoused(pop, incoming, gone, dem, n)
         return RelocationResult(
             in_movers=in_movers + follow_in, out_movers=out_movers + follow_out,
+            in_from_other_municipality=in_across, out_to_other_municipality=out_across,
             immigrants=arrived, extra_emigrants=extra,
             applicants=np.bincount(alloc.first_choice[alloc.first_choice >= 0], minlength=n),
             vacant_before=vacant, moves=stats)

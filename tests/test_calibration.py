@@ -165,11 +165,27 @@ def test_overrides_scale_every_element_and_set_values(tmp_path):
 
 # ---------------------------------------------------------------- distance and baselines
 def _summary(municipal: pd.DataFrame, short=57, within=62, km=28.0, moves=100,
-             grocers=(100.0, 96.0)) -> RunSummary:
+             grocers=(100.0, 96.0), bands: pd.DataFrame | None = None,
+             border=0) -> RunSummary:
+    """A run summary with persons' moves counted like DST: ``short``/``within`` of
+    ``moves`` persons moving inside the region plus ``border`` crossings."""
     years = list(municipal.columns)
     g = pd.Series(np.geomspace(grocers[0], grocers[1], len(years)), index=years)
     return RunSummary(seed=0, municipal=municipal, moves=moves, short=short, within=within,
-                      km=km * moves, stage_moves={}, village_grocers=g)
+                      km=km * moves, stage_moves={}, village_grocers=g, bands=bands,
+                      move_persons=moves, move_persons_short=short,
+                      move_persons_within=within, border_persons=border, domestic_share=0.5)
+
+
+def _bands(targets, year: int, shift: float = 0.0) -> pd.DataFrame:
+    """Band counts per municipality whose shares are the targets (+ ``shift`` pp moved
+    from the last band to the first)."""
+    shares = targets.bands.copy()
+    shares.iloc[:, 0] += shift
+    shares.iloc[:, -1] -= shift
+    b = shares * 1000.0
+    b["year"] = year
+    return b.set_index("year", append=True)
 
 
 def test_distance_is_zero_at_the_targets_and_grows_with_each_miss():
@@ -178,17 +194,26 @@ def test_distance_is_zero_at_the_targets_and_grows_with_each_miss():
     cfg = load_config(DEFAULT)
     t = fit_targets(cfg)
     rate = (1 + t.village_grocer_rate_pct / 100) ** 4
-    exact = _summary(t.municipal.copy(), grocers=(100.0, 100.0 * rate))
+    bands = _bands(t, 2018)
+    exact = _summary(t.municipal.copy(), grocers=(100.0, 100.0 * rate), bands=bands)
     d0 = distance(cfg, t, [exact])
     assert d0.total == pytest.approx(0, abs=1e-6)
+    # one pp moved between two bands in every municipality: MAE of 2/7 pp
+    d_band = distance(cfg, t, [_summary(t.municipal.copy(), grocers=(100.0, 100.0 * rate),
+                                        bands=_bands(t, 2018, shift=1.0))])
+    assert d_band.parts["age_bands"] == pytest.approx(cfg.weights.age_bands * 2 / 7)
+    # border crossings to the rest of Denmark count as moves, never short ones (DST)
+    d_border = distance(cfg, t, [_summary(t.municipal.copy(), grocers=(100.0, 100.0 * rate),
+                                          bands=bands, border=20)])
+    assert d_border.stats["dst_short_share_pct"] == pytest.approx(100 * 57 / 110)
     off = t.municipal.copy()
     off[2018] = off[2018] * 1.01 + 0.0 * off[2014]  # about +1 pp of growth everywhere
-    d1 = distance(cfg, t, [_summary(off, grocers=(100.0, 100.0 * rate))])
+    d1 = distance(cfg, t, [_summary(off, grocers=(100.0, 100.0 * rate), bands=bands)])
     assert d1.parts["municipal_growth"] == pytest.approx(
         float(np.sqrt((((off[2018] / off[2014] - 1) - (t.municipal[2018] / t.municipal[2014]
                                                           - 1)) ** 2 * 1e4).mean())))
     d2 = distance(cfg, t, [_summary(t.municipal.copy(), short=47,
-                                    grocers=(100.0, 100.0 * rate))])
+                                    grocers=(100.0, 100.0 * rate), bands=bands)])
     assert d2.parts["short_moves"] == pytest.approx(1.0)
     assert d2.total == pytest.approx(1.0)
 
@@ -304,7 +329,8 @@ def test_params_toml_round_trips_and_report_is_complete(tiny_fits, monkeypatch):
     cfg = load_config(config)
     man = json.loads((a / "report" / "manifest.json").read_text())
     monkeypatch.setenv("LANDSIM_CALIBRATION", str(a / "params.toml"))
-    assert load_parameters(calibrated=True) == candidate(cfg, man["x"])
+    assert load_parameters(calibrated=True) == candidate(
+        cfg, man["x"], relocation={"location_constants": man["location_constants"]})
     for name in ("README.md", "parameters.csv", "convergence.png", "fit_municipal.png",
                  "mobility.csv", "mobility.png", "grocers.csv", "closure_lag.csv",
                  "closure_lag.png", "validation.csv", "validation_summary.csv", "manifest.json"):
@@ -356,3 +382,23 @@ def test_calibrate_on_an_unreachable_scheduler_exits_2(tmp_path):
                        capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert r.returncode == 2, r.stderr
     assert "cannot connect" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.slow
+def test_contraction_brings_municipal_populations_to_the_observed_ones(tmp_path):
+    """Rule: iterative contraction of the location constants lowers the largest log error
+    of the municipalities' fit_end populations step by step, keeps the constants' weighted
+    mean at 0, and uses only years up to fit_end."""
+    from sim.calibration.fit import contract
+
+    cfg = load_config(_write(tmp_path, TINY.replace("scale = 0.01\nseeds = [0]",
+                                                    "scale = 0.05\nseeds = [0, 1]")))
+    t = fit_targets(cfg)
+    c = contract(cfg, t, [1.0, 0.3], iterations=4)
+    assert len(c.history) == 4
+    assert c.history[-1] < 0.6 * c.history[0]
+    assert all(b <= a + 0.01 for a, b in zip(c.history, c.history[1:], strict=False))
+    w = t.municipal[2014].rename(index=str)
+    v = pd.Series(c.values).reindex(w.index)
+    assert abs(float((v * w).sum() / w.sum())) < 1e-9
+    assert set(c.values) == {str(k) for k in t.municipal.index}

@@ -85,6 +85,21 @@ class Optimizer(FrozenModel):
     workers: int = Field(2, ge=1, description="parallel processes")
 
 
+class ConstantsSettings(FrozenModel):
+    """Iterative contraction of the location constants (one per municipality)."""
+
+    iterations: int = Field(10, ge=0, le=100,
+                            description="contraction iterations before and after the search")
+    tolerance: float = Field(0.004, gt=0, description="stop when every municipality's "
+                             "|ln observed - ln simulated| at fit_end is below this")
+    damping: float = Field(0.8, gt=0, le=1, description="share of the full contraction step "
+                           "taken (departures also respond, so a full step overshoots)")
+    max_step: float = Field(1.0, gt=0, description="largest change of a constant per step")
+    correct_each_candidate: bool = Field(
+        True, description="each candidate takes one contraction step of its own and is "
+        "judged on a second run (twice the runs per candidate)")
+
+
 class FittedParameter(FrozenModel):
     """One fitted model parameter."""
 
@@ -104,9 +119,11 @@ class Weights(FrozenModel):
     """Weights of the distance's parts (each part is in its own unit; see docs/CALIBRATION.md)."""
 
     municipal_growth: float = Field(1.0, ge=0, description="per pp RMSE of municipal growth")
+    age_bands: float = Field(1.0, ge=0, description="per pp MAE of municipal age-band shares")
     short_moves: float = Field(0.1, ge=0, description="per pp off the share of moves < 10 km")
     within_municipality: float = Field(0.1, ge=0, description="per pp off the within share")
-    mean_move_km: float = Field(0.02, ge=0, description="per % (log ratio x 100) off the mean")
+    mean_move_km: float = Field(0.0, ge=0, description="per % (log ratio x 100) off the mean "
+                                "(0: DST's mean includes moves to other regions)")
     village_grocers: float = Field(0.5, ge=0, description="per pp/year off the grocer trend")
 
 
@@ -126,6 +143,7 @@ class CalibrationConfig(FrozenModel):
     protocol: Protocol = Protocol()
     simulation: Simulation = Simulation()
     optimizer: Optimizer = Optimizer()
+    constants: ConstantsSettings = ConstantsSettings()
     parameters: list[FittedParameter] = Field(min_length=1)
     weights: Weights = Weights()
     mobility: MobilityTarget

@@ -1,11 +1,27 @@
-"""Fit behavioural parameters to observed summary statistics (differential evolution).
+"""Fit behavioural parameters and location constants to observed statistics up to fit_end.
 
-The distance between a candidate and the observations (all years <= ``fit_end``) is a
-weighted sum of parts, each in its own unit (docs/CALIBRATION.md):
+Two parts, alternated (docs/CALIBRATION.md):
+
+**Location constants** (:func:`contract`): one alternative-specific constant per
+municipality, added to the utility of its places, fitted by iterative contraction (the
+standard way to make a logit reproduce observed shares, Berry-Levinsohn-Pakes style) on the
+arrivals each municipality needs: ``c_m <- c_m + damping * ln(I_needed / I_sim) / (1 - s_m)``
+with ``I_needed = I_sim + P_obs - P_sim`` at ``fit_end`` (:func:`_required_inflow_step`).
+Constants are normalised to a population-weighted mean of 0.
+
+**Behavioural parameters** (:func:`fit`): differential evolution over the configured
+parameters. Every candidate first runs with the current constants, then (with
+``constants.correct_each_candidate``) once more after one contraction step of its own, so
+each candidate is judged with constants nearly fitted to it. Its distance is a weighted sum
+of parts, each in its own unit:
 
 - root mean square error of municipal growth base_year -> fit_end, percentage points;
-- share of moves under 10 km and share within the municipality, pp off DST's figures;
-- mean move distance, 100 x |log(simulated / DST)| (per cent off);
+- mean absolute error of the FOLK1A age-band shares of every municipality at fit_end, pp;
+- share of moves under 10 km and share within the municipality, counted like Statistics
+  Denmark (persons; moves across the region's border to the rest of Denmark included), pp
+  off DST's figures;
+- mean move distance inside the region, 100 x |log(simulated / DST)| (weight 0 by default:
+  DST's mean includes moves to other regions, whose length the model does not know);
 - yearly change of open grocers in villages under 2,000 against 896 -> 597 shops 2007-2017,
   pp per year.
 
@@ -27,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from pydantic import ValidationError
 
 from .. import __version__
@@ -103,14 +120,20 @@ def distance(cfg: CalibrationConfig, targets: FitTargets, runs: list[RunSummary]
     obs_growth = targets.growth_pct()
     err = (sim_growth - obs_growth).dropna()
     rmse = float(np.sqrt(np.mean(err.to_numpy() ** 2)))
-    stats = {"growth_rmse_pp": rmse, "short_share_pct": s["short_share_pct"],
+    band_mae = band_error(s["bands"], targets, pr.fit_end)
+    stats = {"growth_rmse_pp": rmse, "age_band_mae_pp": band_mae,
+             "dst_short_share_pct": s["dst_short_share_pct"],
+             "dst_within_share_pct": s["dst_within_share_pct"],
+             "short_share_pct": s["short_share_pct"],
              "within_share_pct": s["within_share_pct"], "mean_move_km": s["mean_km"],
              "village_grocer_rate_pct": s["grocer_rate_pct"]}
     parts = {
         "municipal_growth": w.municipal_growth * rmse,
-        "short_moves": w.short_moves * abs(s["short_share_pct"] - targets.short_move_share_pct),
+        "age_bands": w.age_bands * band_mae,
+        "short_moves": w.short_moves
+        * abs(s["dst_short_share_pct"] - targets.short_move_share_pct),
         "within_municipality": w.within_municipality
-        * abs(s["within_share_pct"] - targets.within_municipality_pct),
+        * abs(s["dst_within_share_pct"] - targets.within_municipality_pct),
         "mean_move_km": w.mean_move_km * 100
         * abs(math.log(max(s["mean_km"], 1e-6) / targets.mean_move_km)),
         "village_grocers": w.village_grocers
@@ -119,25 +142,142 @@ def distance(cfg: CalibrationConfig, targets: FitTargets, runs: list[RunSummary]
     return Distance(float(sum(parts.values())), parts, stats)
 
 
+def band_error(bands, targets: FitTargets, year: int) -> float:
+    """Mean absolute error (pp) of the age-band shares of every municipality in ``year``."""
+    if bands is None or targets.bands is None:
+        return 0.0
+    b = bands.xs(year, level="year")
+    sim = 100 * b.div(b.sum(axis=1), axis=0)
+    obs = targets.bands.reindex(index=sim.index, columns=sim.columns)
+    return float((sim - obs).abs().to_numpy().mean())
+
+
+# --------------------------------------------------------------------- location constants
+@dataclass
+class Constants:
+    """Location constants per municipality and what their contraction measured.
+
+    Attributes:
+        values: Municipality code (str) -> constant (utility units).
+        slope: Unused (kept for the report's manifest).
+        history: Largest |ln observed - ln simulated| after each contraction iteration.
+    """
+
+    values: dict[str, float] = field(default_factory=dict)
+    slope: dict[str, float] = field(default_factory=dict)
+    history: list[float] = field(default_factory=list)
+
+
+def _log_error(cfg: CalibrationConfig, targets: FitTargets,
+               runs: list[RunSummary]) -> pd.Series:
+    """ln(observed) - ln(simulated mean) of each municipality's population at fit_end."""
+    pr = cfg.protocol
+    sim = sum(r.municipal[pr.fit_end] for r in runs) / len(runs)
+    obs = targets.municipal[pr.fit_end]
+    return (np.log(obs) - np.log(sim.reindex(obs.index))).dropna()
+
+
+def _normalised(values: dict[str, float], targets: FitTargets) -> dict[str, float]:
+    """Constants shifted to a population-weighted mean of 0 (only differences matter)."""
+    first = targets.municipal[targets.municipal.columns.min()]
+    w = first.rename(index=str)
+    v = pd.Series(values, dtype=float).reindex(w.index).fillna(0.0)
+    mean = float((v * w).sum() / w.sum())
+    return {k: float(x - mean) for k, x in v.items()}
+
+
+def _required_inflow_step(cfg: CalibrationConfig, targets: FitTargets,
+                          runs: list[RunSummary]) -> pd.Series:
+    """The change of each constant that brings the inflows to what the observed stock needs.
+
+    A municipality's arrivals from outside it (other municipalities and the border) over the
+    fit years, ``I``, would have to be ``I + P_obs - P_sim`` at fit_end. In a logit the log
+    of a destination's share of choices moves by ``1 - s`` per unit of its constant (``s``:
+    its share of all arrivals), so the step is ``damping * ln(I_needed / I) / (1 - s)``.
+    """
+    pr = cfg.protocol
+    sim = sum(r.municipal[pr.fit_end] for r in runs) / len(runs)
+    inflow = sum(r.inflow for r in runs) / len(runs)
+    obs = targets.municipal[pr.fit_end]
+    gap = (obs - sim.reindex(obs.index)).dropna()
+    flow = inflow.reindex(gap.index).clip(lower=1.0)
+    need = (flow + gap).clip(lower=0.2 * flow)
+    share = flow / flow.sum()
+    return cfg.constants.damping * np.log(need / flow) / (1.0 - share)
+
+
+def step_constants(c: Constants, step: pd.Series, cfg: CalibrationConfig,
+                   targets: FitTargets) -> Constants:
+    """Add ``step`` (clipped to +- ``max_step``) to the constants, renormalised."""
+    cc = cfg.constants
+    values = dict(c.values)
+    for code, d in step.items():
+        k = str(int(code))
+        values[k] = values.get(k, 0.0) + float(np.clip(d, -cc.max_step, cc.max_step))
+    return Constants(_normalised(values, targets), dict(c.slope), list(c.history))
+
+
+def contract(cfg: CalibrationConfig, targets: FitTargets, x: Iterable[float],
+             start: Constants | None = None, pool_map: Callable | None = None,
+             iterations: int | None = None) -> Constants:
+    """Iterative contraction of the location constants for candidate ``x``.
+
+    Each iteration runs every fit seed, measures each municipality's log error at fit_end
+    and steps the constants by :func:`_required_inflow_step`. Stops when the largest error is
+    below ``constants.tolerance`` or after ``iterations``.
+    """
+    cc = cfg.constants
+    c = start or Constants()
+    mapper = pool_map or map
+    x = list(x)
+    for _ in range(iterations if iterations is not None else cc.iterations):
+        params = candidate(cfg, x, **Objective(cfg, targets, constants=c).run_settings())
+        seeds = cfg.simulation.seeds
+        runs = list(mapper(simulate, [params] * len(seeds), seeds))
+        err = _log_error(cfg, targets, runs)
+        c.history.append(float(err.abs().max()))
+        log.info("contraction: largest log error %.4f", c.history[-1])
+        if c.history[-1] < cc.tolerance:
+            break
+        c = step_constants(c, _required_inflow_step(cfg, targets, runs), cfg, targets)
+    return c
+
+
 @dataclass
 class Objective:
-    """Picklable objective: distance of a candidate vector over the configured seeds."""
+    """Picklable objective: distance of a candidate vector over the configured seeds.
+
+    With ``constants`` the candidate runs with those location constants; with
+    ``cfg.constants.correct_each_candidate`` it then takes one contraction step of its own
+    and is judged on the second run.
+    """
 
     cfg: CalibrationConfig
     targets: FitTargets
     seeds: list[int] = field(default_factory=list)
+    constants: Constants | None = None
 
-    def run_settings(self) -> dict[str, Any]:
+    def run_settings(self, values: dict[str, float] | None = None) -> dict[str, Any]:
         """Run settings of every fit run (historical base year to fit_end)."""
         pr = self.cfg.protocol
+        asc = values if values is not None else (self.constants.values if self.constants
+                                                  else {})
         return {"base_year": pr.base_year, "end_year": pr.fit_end,
                 "scale": self.cfg.simulation.scale,
-                "migration": {"net_years": pr.flow_years()}}
+                "migration": {"net_years": pr.flow_years()},
+                "relocation": {"location_constants": asc}}
 
     def evaluate(self, x: Iterable[float]) -> Distance:
         """Run the candidate for every seed and measure its distance."""
-        params = candidate(self.cfg, x, **self.run_settings())
-        runs = [simulate(params, s) for s in (self.seeds or self.cfg.simulation.seeds)]
+        x = list(x)
+        seeds = self.seeds or self.cfg.simulation.seeds
+        runs = [simulate(candidate(self.cfg, x, **self.run_settings()), s) for s in seeds]
+        if self.constants is not None and self.cfg.constants.correct_each_candidate:
+            c = step_constants(self.constants,
+                               _required_inflow_step(self.cfg, self.targets, runs),
+                               self.cfg, self.targets)
+            runs = [simulate(candidate(self.cfg, x, **self.run_settings(c.values)), s)
+                    for s in seeds]
         return distance(self.cfg, self.targets, runs)
 
     def __call__(self, x: np.ndarray) -> float:
@@ -169,11 +309,29 @@ class FitResult:
     evaluations: int
     fit_hash: str
     targets: FitTargets
+    constants: Constants = field(default_factory=Constants)
+    spread: list[float] = field(default_factory=list)  # population's distance spread per gen.
+    converged: bool = False
+    message: str = ""
+    at_bounds: list[str] = field(default_factory=list)
+    constants_start: Constants = field(default_factory=Constants)
+
+
+def near_bounds(cfg: CalibrationConfig, x: list[float], margin: float = 0.02) -> list[str]:
+    """Fitted parameters within ``margin`` (share of the range) of a bound."""
+    out = []
+    for fp, v in zip(cfg.parameters, x, strict=True):
+        lo, hi = fp.bounds
+        if v - lo < margin * (hi - lo):
+            out.append(f"{fp.path} at its lower bound ({v:.4g} of [{lo:g}, {hi:g}])")
+        elif hi - v < margin * (hi - lo):
+            out.append(f"{fp.path} at its upper bound ({v:.4g} of [{lo:g}, {hi:g}])")
+    return out
 
 
 def fit(cfg: CalibrationConfig, pool_map: Callable | None = None,
         progress: Callable[[int, float], None] | None = None) -> FitResult:
-    """Run the calibration.
+    """Run the calibration: contraction, differential evolution, contraction again.
 
     Args:
         cfg: Validated configuration.
@@ -184,37 +342,53 @@ def fit(cfg: CalibrationConfig, pool_map: Callable | None = None,
     from scipy.optimize import differential_evolution
 
     targets = fit_targets(cfg)
-    objective = Objective(cfg, targets)
     bounds = [fp.bounds for fp in cfg.parameters]
     history: list[float] = []
-
-    def callback(intermediate_result) -> None:
-        history.append(float(intermediate_result.fun))
-        if progress is not None:
-            progress(len(history), float(intermediate_result.fun))
-
+    spread: list[float] = []
     opt = cfg.optimizer
     executor = None
     if pool_map is None and opt.workers > 1:
         executor = ProcessPoolExecutor(max_workers=opt.workers)
         pool_map = executor.map
+    mapper = pool_map or map
+    default_x = [_default_x(fp) for fp in cfg.parameters]
+
+    def callback(intermediate_result) -> None:
+        history.append(float(intermediate_result.fun))
+        energies = getattr(intermediate_result, "population_energies", None)
+        spread.append(float(np.std(energies)) if energies is not None else float("nan"))
+        if progress is not None:
+            progress(len(history), float(intermediate_result.fun))
+
     try:
+        start_constants = contract(cfg, targets, default_x, pool_map=mapper)
+        objective = Objective(cfg, targets, constants=start_constants)
         res = differential_evolution(
             objective, bounds, maxiter=opt.maxiter, popsize=opt.popsize, tol=opt.tol,
             seed=opt.seed, polish=False, init="latinhypercube", updating="deferred",
             workers=pool_map if pool_map is not None else 1, callback=callback)
         x = [float(v) for v in res.x]
-        mapper = pool_map or map
-        default_x = [_default_x(fp) for fp in cfg.parameters]
-        jobs = [Objective(cfg, targets, [s]) for s in cfg.simulation.noise_seeds]
-        start, best, *noise = list(mapper(_eval_one, [objective, objective, *jobs],
-                                          [default_x, x, *([x] * len(jobs))]))
+        constants = contract(cfg, targets, x, start=Constants(
+            dict(start_constants.values), dict(start_constants.slope)), pool_map=mapper)
+        as_is = cfg.model_copy(update={"constants": cfg.constants.model_copy(
+            update={"correct_each_candidate": False})})
+        jobs = [Objective(as_is, targets),  # uncalibrated: default values, no constants
+                Objective(as_is, targets, constants=constants),
+                *[Objective(as_is, targets, [s], constants=constants)
+                  for s in cfg.simulation.noise_seeds]]
+        start, best, *noise = list(mapper(_eval_one, jobs,
+                                          [default_x, x, *([x] * (len(jobs) - 2))]))
     finally:
         if executor is not None:
             executor.shutdown()
-    return FitResult(x=x, overrides=overrides(cfg, x), best=best, start=start,
-                     noise=[d.total for d in noise], history=history,
-                     evaluations=int(res.nfev), fit_hash=fit_hash(cfg), targets=targets)
+    return FitResult(
+        x=x, overrides=deep_merge(overrides(cfg, x),
+                                  {"relocation": {"location_constants": constants.values}}),
+        best=best, start=start, noise=[d.total for d in noise], history=history,
+        evaluations=int(res.nfev), fit_hash=fit_hash(cfg), targets=targets,
+        constants=constants, spread=spread, converged=bool(res.success),
+        message=str(res.message), at_bounds=near_bounds(cfg, x),
+        constants_start=start_constants)
 
 
 def dask_map(client) -> Callable:

@@ -85,9 +85,23 @@ def municipal_chart(cfg: CalibrationConfig, v: Validation, path: Path) -> None:
 
 
 def convergence_chart(result: FitResult, path: Path) -> None:
-    """Best distance per generation; the optimum's distance seed by seed."""
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8), dpi=110)
-    a.plot(range(1, len(result.history) + 1), result.history, marker="o", color=OKABE_ITO[4])
+    """Best distance and population spread per generation; contraction; seed noise."""
+    fig, (c, a, b) = plt.subplots(1, 3, figsize=(14, 3.8), dpi=110)
+    for label, hist, colour in (("before the search", result.constants_start.history,
+                                 OKABE_ITO[5]),
+                                ("after the search", result.constants.history, OKABE_ITO[4])):
+        if hist:
+            c.plot(range(1, len(hist) + 1), hist, marker="o", color=colour, label=label)
+    c.set_yscale("log")
+    c.set_xlabel("contraction iteration")
+    c.set_ylabel("largest |ln obs - ln sim| at fit end")
+    c.legend(frameon=False, fontsize=8)
+    c.set_title("Location constants")
+    gens = range(1, len(result.history) + 1)
+    a.plot(gens, result.history, marker="o", color=OKABE_ITO[4], label="best")
+    if result.spread and len(result.spread) == len(result.history):
+        a.plot(gens, np.asarray(result.history) + np.asarray(result.spread), color=OKABE_ITO[0],
+               lw=1, label="best + SD of the population")
     a.axhline(result.start.total, color=OKABE_ITO[5], ls="--", label="uncalibrated defaults")
     a.set_xlabel("generation")
     a.set_ylabel("distance (fit seeds)")
@@ -110,15 +124,22 @@ def mobility_table(cfg: CalibrationConfig, v: Validation) -> pd.DataFrame:
     """Simulated (validation runs) vs DST mobility figures."""
     runs = v.runs
     moves = sum(r.moves for r in runs)
-    sim = {"moves under 10 km (%)": 100 * sum(r.short for r in runs) / moves,
-           "moves within the municipality (%)": 100 * sum(r.within for r in runs) / moves,
-           "mean move distance (km)": sum(r.km for r in runs) / moves}
+    dst_like = [r.dst_like() for r in runs]
+    sim = {"moves under 10 km (%), counted like DST": np.mean(
+               [d["short_share_pct"] for d in dst_like]),
+           "moves within the municipality (%), counted like DST": np.mean(
+               [d["within_share_pct"] for d in dst_like]),
+           "mean move distance (km), moves inside the region only": sum(r.km for r in runs)
+           / moves,
+           "household moves inside the region under 10 km (%)": 100 * sum(
+               r.short for r in runs) / moves,
+           "household moves inside the region within the municipality (%)": 100 * sum(
+               r.within for r in runs) / moves}
     mob = cfg.mobility
-    dst = {"moves under 10 km (%)": mob.short_move_share_pct,
-           "moves within the municipality (%)": mob.within_municipality_pct,
-           "mean move distance (km)": mob.mean_move_km}
-    rows = [{"figure": k, "simulated": round(sim[k], 1), "dst": dst[k], "source": mob.source}
-            for k in sim]
+    dst = dict(zip(sim, [mob.short_move_share_pct, mob.within_municipality_pct,
+                         mob.mean_move_km, "", ""], strict=True))
+    rows = [{"figure": k, "simulated": round(float(sim[k]), 1), "dst": dst[k],
+             "source": mob.source if dst[k] != "" else ""} for k in sim]
     stage = {s: sum(r.stage_moves[s] for r in runs) for s in STAGES}
     total = max(sum(stage.values()), 1)
     rows += [{"figure": f"moving households in stage '{s}' (%)",

@@ -36,6 +36,7 @@ class FitTargets:
     short_move_share_pct: float
     within_municipality_pct: float
     mean_move_km: float
+    bands: pd.DataFrame | None = None  # municipality_code x FOLK1A band, % of persons, fit_end
 
     def growth_pct(self) -> pd.Series:
         """Observed municipal growth base_year -> fit_end (%)."""
@@ -107,7 +108,22 @@ def fit_targets(cfg: CalibrationConfig) -> FitTargets:
                              f"after fit_end {pr.fit_end}; the fit may not read them")
     mob = cfg.mobility
     return FitTargets(table, names, rate, years, mob.short_move_share_pct,
-                      mob.within_municipality_pct, mob.mean_move_km)
+                      mob.within_municipality_pct, mob.mean_move_km,
+                      observed_band_shares(pr.fit_end))
+
+
+def observed_band_shares(year: int) -> pd.DataFrame:
+    """Share (%) of each municipality's persons in each FOLK1A age band on 1 January ``year``.
+
+    Only the rows of ``year`` are read (the fit reads ``fit_end``, the validation later years).
+    """
+    from ..migration_rates import BAND_NAMES
+
+    ab = data.municipal_age_bands()
+    rows = ab[ab["year"] == year].set_index("municipality_code")[list(BAND_NAMES)]
+    if rows.empty:
+        raise data.DataError(f"{data.data_dir() / data.FILES['age_bands']}: no rows for {year}")
+    return 100 * rows.div(rows.sum(axis=1), axis=0).astype(float)
 
 
 def held_out(cfg: CalibrationConfig) -> pd.DataFrame:
@@ -125,7 +141,7 @@ def trend_baseline(cfg: CalibrationConfig) -> pd.DataFrame:
 def target_files_sha256() -> dict[str, str]:
     """SHA-256 of every file the targets come from (a changed file changes the fit hash)."""
     out = {}
-    for name in (data.FILES["municipal"], "calibration_figures.csv"):
+    for name in (data.FILES["municipal"], data.FILES["age_bands"], "calibration_figures.csv"):
         path = data.data_dir() / name
         out[name] = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "missing"
     return out

@@ -10,7 +10,10 @@ its definition requires):
 (b) **share**: each municipality keeps its fit_end share of the region.
 
 Reported: mean absolute error of the growth (percentage points) and the number of
-municipalities whose growth has the observed sign.
+municipalities whose growth has the observed sign. The same for the **age structure**: the
+share of each municipality's persons in each FOLK1A age band at validation_end, against
+(a) each share's base -> fit_end change continued linearly (FOLK1A starts in 2016, so the
+trend is 2016 -> fit_end) and (b) the fit_end shares kept.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class Validation:
     table: pd.DataFrame
     summary: pd.DataFrame
     runs: list[RunSummary]
+    bands: pd.DataFrame | None = None  # age-band share errors (pp) by predictor
 
 
 def validation_params(cfg: CalibrationConfig, fitted: dict[str, Any]) -> Parameters:
@@ -109,7 +113,36 @@ def validate(cfg: CalibrationConfig, fitted: dict[str, Any],
     summary["mae_pp_seed_max"] = [max(seed_mae), np.nan, np.nan]
     summary.loc[0, "predictor"] = (f"model (median over {len(seeds)} seeds, scale "
                                    f"{cfg.simulation.validation_scale:g})")
-    return Validation(table.reset_index(), summary, runs)
+    return Validation(table.reset_index(), summary, runs, band_validation(cfg, runs))
+
+
+def band_validation(cfg: CalibrationConfig, runs: list[RunSummary]) -> pd.DataFrame:
+    """Age-band shares per municipality at validation_end: model against the baselines.
+
+    Returns one row per predictor with the MAE (pp) over all municipality-band cells and per
+    band.
+    """
+    from ..migration_rates import BAND_LABELS, BAND_NAMES
+    from .targets import observed_band_shares
+
+    pr = cfg.protocol
+    obs = observed_band_shares(pr.validation_end)
+    first = observed_band_shares(2016)
+    last = observed_band_shares(pr.fit_end)
+    trend = last + (last - first) * (pr.validation_end - pr.fit_end) / (pr.fit_end - 2016)
+    bands = sum(r.bands for r in runs) / len(runs)
+    model = bands.xs(pr.validation_end, level="year")
+    model = 100 * model.div(model.sum(axis=1), axis=0)
+    rows = []
+    for label, pred in ((f"model (mean over {len(runs)} seeds)", model),
+                        (f"(a) 2016-{pr.fit_end} share change continued", trend),
+                        (f"(b) {pr.fit_end} shares kept", last)):
+        err = (pred.reindex(index=obs.index, columns=obs.columns) - obs).abs()
+        row = {"predictor": label, "mae_pp": float(err.to_numpy().mean())}
+        row.update({f"mae_{lab}": float(err[b].mean())
+                    for b, lab in zip(BAND_NAMES, BAND_LABELS, strict=True)})
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def format_summary(v: Validation, cfg: CalibrationConfig) -> str:
@@ -124,6 +157,11 @@ def format_summary(v: Validation, cfg: CalibrationConfig) -> str:
             extra = f"  (single seeds {r['mae_pp_seed_min']:.2f}-{r['mae_pp_seed_max']:.2f})"
         lines.append(f"{r['predictor']:48s} {r['mae_pp']:9.2f} "
                      f"{int(r['sign_right']):>6d} of {int(r['municipalities'])}{extra}")
+    if v.bands is not None:
+        lines.append(f"age-band shares of every municipality in {pr.validation_end} "
+                     "(MAE over municipalities and the 7 FOLK1A bands)")
+        for _, r in v.bands.iterrows():
+            lines.append(f"{r['predictor']:48s} {r['mae_pp']:9.2f}")
     model, trend = v.summary.loc[0, "mae_pp"], v.summary.loc[1, "mae_pp"]
     lines.append(f"model error vs trend extrapolation: {100 * (model / trend - 1):+.0f}% "
                  "(project aim: -30% or better, sign right in >= 17 of 19)")

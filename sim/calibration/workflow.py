@@ -139,7 +139,15 @@ def _manifest(cfg: CalibrationConfig, config_path: Path, result: FitResult, v: V
                   "sd_single_seed": float(noise.std(ddof=1)),
                   "se_of_fit_mean": float(noise.std(ddof=1)
                                           / len(cfg.simulation.seeds) ** 0.5)},
-        "history": result.history, "evaluations": result.evaluations,
+        "history": result.history, "population_spread": result.spread,
+        "evaluations": result.evaluations,
+        "runs_per_evaluation": len(cfg.simulation.seeds)
+        * (2 if cfg.constants.correct_each_candidate else 1),
+        "converged": result.converged, "optimizer_message": result.message,
+        "at_bounds": result.at_bounds,
+        "location_constants": result.constants.values,
+        "contraction": {"before_search": result.constants_start.history,
+                        "after_search": result.constants.history},
         "validation": v.summary.to_dict(orient="records"),
         "closure_lag": lag_info,
     }
@@ -166,7 +174,16 @@ Historical start {pr.base_year} (municipal age tables of 2014; places keep their
 their municipality). The fit reads observed data up to {pr.fit_end} only; {pr.fit_end}-
 {pr.validation_end} are held out. Every candidate ran {len(sim.seeds)} seeds
 ({', '.join(map(str, sim.seeds))}) at scale {sim.scale:g}; differential evolution,
-{result.evaluations} candidates, {len(result.history)} generations.
+{result.evaluations} candidates in {len(result.history)} generations (each candidate
+{2 if cfg.constants.correct_each_candidate else 1} run(s) per seed). The optimiser
+{"converged" if result.converged else "stopped without converging"}: {result.message}.
+Parameters at a bound: {"; ".join(result.at_bounds) if result.at_bounds else "none"}.
+
+Location constants (one per municipality, `relocation.location_constants`), by iterative
+contraction to the observed populations of {pr.fit_end}: largest log error
+{result.constants_start.history[-1] if result.constants_start.history else float("nan"):.4f}
+before the search, {result.constants.history[-1] if result.constants.history
+                    else float("nan"):.4f} after it (`convergence.png`).
 
 ## Estimates
 See `parameters.csv`.
