@@ -1,18 +1,21 @@
-"""Shared fixtures: small-scale runs (the full scale lives in benchmarks/)."""
+"""Shared fixtures: small-scale runs (the full scale lives in benchmarks/).
+
+Behaviour tests run on the calibrated defaults (``default_parameters()``), what users run.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from sim.model import RegionModel
-from sim.params import Parameters
+from sim.params import Parameters, default_parameters
 
 SMALL_SCALE = 0.03
 
 
 @pytest.fixture(scope="session")
 def small_params() -> Parameters:
-    return Parameters(scale=SMALL_SCALE, end_year=2027)
+    return default_parameters().with_overrides(scale=SMALL_SCALE, end_year=2027)
 
 
 @pytest.fixture(scope="session")

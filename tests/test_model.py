@@ -11,7 +11,7 @@ from sim import records
 from sim.conformance import values_with
 from sim.effects import EffectSet
 from sim.model import RegionModel
-from sim.params import Parameters
+from sim.params import Parameters, default_parameters
 from sim.services import KINDS
 
 
@@ -75,7 +75,7 @@ def test_services_outputs_are_consistent(small_run):
 
 
 def _run(seed: int, scale: float = 0.01, end: int = 2024) -> RegionModel:
-    m = RegionModel(Parameters(scale=scale, end_year=end), seed=seed)
+    m = RegionModel(default_parameters().with_overrides(scale=scale, end_year=end), seed=seed)
     m.run()
     return m
 
@@ -90,7 +90,7 @@ def test_same_seed_same_results_and_other_seed_differs():
 
 def test_closing_a_place_only_grocer_lowers_its_residents_utility(small_run):
     """Rule: losing the only grocer lowers the utility of living there (all stages)."""
-    m = RegionModel(Parameters(scale=0.01, end_year=2022), seed=1)
+    m = RegionModel(default_parameters().with_overrides(scale=0.01, end_year=2022), seed=1)
     s = m.services
     g = KINDS.index("grocer")
     counts = s.open_count(m.world.n)[:, g]
@@ -119,7 +119,7 @@ def test_a_place_whose_services_improve_gains_in_movers_against_identical_runs()
     totals = {False: np.zeros(2), True: np.zeros(2)}
     for seed in (1, 2, 3):
         for improve in (False, True):
-            params = Parameters(scale=0.1, end_year=2025).with_overrides(
+            params = default_parameters().with_overrides(scale=0.1, end_year=2025,
                 services={"opening_factor": 5.0}, housing={"price_elasticity": 0.0})
             m = RegionModel(params, seed=seed)
             places = m.world.places
@@ -166,11 +166,20 @@ def test_mesa_batch_run_runs_region_model_to_its_end_year():
     assert df.groupby("seed")["Step"].max().tolist() == [1, 1]  # stopped at 2023
 
 
-def test_population_growth_stays_plausible(small_run):
-    """Rule: the simulated population stays within a plausible band of the data (no blow-up)."""
+def test_population_growth_follows_the_observed_yearly_range(small_run):
+    """Rule: the region's yearly growth stays inside the range of the observed years the
+    migration rates come from (2016-2020, +-0.15 pp for sampling), and the start matches the
+    data's 1,330,498 persons."""
+    from sim.migration import observed_growth_rate
+
     ry = small_run.region_year()
-    growth = ry["population"].iloc[-1] / ry["population"].iloc[0] - 1
-    assert -0.1 < growth < 0.1
+    pop = ry["population"].to_numpy(float)
+    yearly = pop[1:] / pop[:-1] - 1
+    lo = min(observed_growth_rate(y, y + 1) for y in range(2016, 2021))
+    hi = max(observed_growth_rate(y, y + 1) for y in range(2016, 2021))
+    mean = (pop[-1] / pop[0]) ** (1 / (len(pop) - 1)) - 1
+    assert lo - 0.0015 < mean < hi + 0.0015, (mean, lo, hi)
+    assert (yearly > lo - 0.006).all() and (yearly < hi + 0.006).all(), yearly
     assert pytest.approx(ry["population"].iloc[0] / 0.03, rel=0.02) == 1_330_498
 
 
