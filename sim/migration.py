@@ -17,7 +17,8 @@ in-migrant households copy households of the region, chosen per head-age band so
 copied persons match the band targets (non-negative least squares), each household by a
 keyed draw. Each arriving household enters through a municipality drawn by its head's band
 from the data's in-migrant destinations (students and young adults mostly to Aarhus and the
-education towns, families and seniors elsewhere) and a place of it drawn by population; it
+education towns, families and seniors elsewhere) and a town of it drawn by population
+(``migration.entry_size_exponent``; assumption: newcomers find a first home in town); it
 then chooses where to live like any mover, with the distance decay from that entry place,
 and arrives only if it finds a vacant dwelling.
 """
@@ -103,7 +104,8 @@ class BorderRates:
         entry_cdf: Per head band, the CDF over :attr:`municipalities` of the entry
             municipality of in-migrant households.
         municipalities: Municipality codes (order of the CDF columns).
-        place_cdf: Per municipality, the CDF over its places (by data population).
+        place_cdf: Per municipality, the CDF over its towns (by data population **
+            ``migration.entry_size_exponent``).
         place_ids: Per municipality, the place indices of that CDF.
         years: The observed flow years used.
         domestic_share: Share of border moves to or from the rest of Denmark (not abroad):
@@ -161,10 +163,14 @@ def border_rates(world: World, pop: Population, params: Parameters) -> BorderRat
     out_scale = mp.out_level * size.sum() / max(float((size * rogers_castro(
         pop.head_age())).sum()), 1e-12)
     muni = world.places["municipality_code"].to_numpy().astype(np.int64)
-    weight = world.places["population"].to_numpy(float)
+    town = (world.places["kind"] == "town").to_numpy()
+    weight = np.power(np.maximum(world.places["population"].to_numpy(float), 1.0),
+                      mp.entry_size_exponent)
     cdfs, ids = [], []
     for c in codes:
-        where = np.flatnonzero(muni == c)
+        where = np.flatnonzero((muni == c) & town)
+        if len(where) == 0:
+            where = np.flatnonzero(muni == c)
         w = np.maximum(weight[where], 1e-9)
         cdf = np.cumsum(w) / w.sum()
         cdf[-1] = 1.0

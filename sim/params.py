@@ -142,6 +142,13 @@ class MigrationParams(FrozenModel):
         "in-migrant destinations the run uses. None: the five years before the base year "
         "(2016-2020 for 2021); historical runs must name years inside their fit window.",
     )
+    entry_size_exponent: float = Field(
+        1.5, ge=0.0, le=4.0,
+        description="assumption: an arriving household's first place in its entry "
+        "municipality is one of its towns, drawn by population ** this (newcomers find homes "
+        "where the rental market and the jobs are; no place-level data); 0 = any town alike. "
+        "Plausible range 1-3.",
+    )
     future_level: Literal["low", "central", "high"] = Field(
         "central",
         description="scenario assumption (not data): the level of net border migration: the "

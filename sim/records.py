@@ -35,6 +35,8 @@ if TYPE_CHECKING:  # the record's inputs; imported for type hints only (keeps th
     from .services import Services, ServicesResult
     from .world import World
 
+#: Labels of the FOLK1A age bands (region columns by band).
+BAND_LABELS = ("0_5", "6_16", "17_19", "20_34", "35_64", "65_79", "80_plus")
 #: Age groups of the place records (inclusive bounds; the last is open).
 AGE_GROUPS = ((0, 17), (18, 29), (30, 64), (65, 200))
 AGE_EDGES = np.array([lo for lo, _ in AGE_GROUPS[1:]])
@@ -258,6 +260,16 @@ REGION_COLUMNS: tuple[Column, ...] = (
              (lambda r, i=i: r.by_class[i]), scaled=True)
       for i, label in enumerate(SIZE_CLASSES)),
     *_MOVES,
+    *(Column(f"emigrants_{label}", "int64", "persons",
+             f"persons aged {label} who left the region (household moves abroad or to the rest "
+             "of Denmark)", (lambda r, i=i: r.migration.out_by_band[i]
+                             if r.migration is not None else 0), scaled=True)
+      for i, label in enumerate(BAND_LABELS)),
+    *(Column(f"immigrants_{label}", "int64", "persons",
+             f"persons aged {label} who arrived from outside the region and found a dwelling",
+             (lambda r, i=i: r.relocation.arrived_by_band[i]
+              if r.relocation is not None else 0), scaled=True)
+      for i, label in enumerate(BAND_LABELS)),
     Column("closed", "int64", "units", "service units closed for lack of users",
            lambda r: r.services_result.closed if r.services_result is not None else 0),
     Column("opened", "int64", "units", "service units opened where demand grew",

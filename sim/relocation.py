@@ -32,7 +32,7 @@ from . import rng as draws
 from .demography import DemographyResult
 from .household import Population, stage_of
 from .jobs import Jobs
-from .migration import MigrationResult
+from .migration import BAND_LOWS, MigrationResult, band_of
 from .params import STAGES, Parameters
 from .registry import Registry
 from .rng import Streams
@@ -310,6 +310,7 @@ class RelocationResult:
         immigrants: In-migrant persons who found a dwelling, per place.
         extra_emigrants: Young adults who found no dwelling and whose parental home is
             gone: they leave the region (persons per place).
+        arrived_by_band: In-migrant persons who found a dwelling, per FOLK1A age band.
         applicants: First-round choices per place (the housing market's demand signal).
         vacant_before: Vacant dwellings per place before the moves.
         moves: Move statistics.
@@ -322,6 +323,7 @@ class RelocationResult:
     immigrants: np.ndarray
     extra_emigrants: np.ndarray
     applicants: np.ndarray
+    arrived_by_band: np.ndarray
     vacant_before: np.ndarray
     moves: MoveStats
 
@@ -424,6 +426,9 @@ class Relocation:
                                       for i in range(len(STAGES))),
             persons=int(members.sum()), persons_short=int(members[short].sum()),
             persons_within_municipality=int(members[same_muni].sum()))
+        came = np.zeros(len(hh), bool)
+        came[c_got[~internal]] = True
+        arrived_by_band = np.bincount(band_of(pp.age[came[pp.hh]]), minlength=len(BAND_LOWS))
         hh.place[c_got] = dest.astype(np.int32)
         hh.housed[c_got] = True
         hh.years[c_got] = 0
@@ -442,7 +447,7 @@ class Relocation:
             in_from_other_municipality=in_across, out_to_other_municipality=out_across,
             immigrants=arrived, extra_emigrants=extra,
             applicants=np.bincount(alloc.first_choice[alloc.first_choice >= 0], minlength=n),
-            vacant_before=vacant, moves=stats)
+            arrived_by_band=arrived_by_band, vacant_before=vacant, moves=stats)
 
     # -- the rule's parts a subclass may change --------------------------------------------
     def move_probability(self, stage: np.ndarray, v_home: np.ndarray, logsum: np.ndarray,
