@@ -370,8 +370,7 @@ def open_new(world: World, services: Services, params: ServiceParams,
         sel = services.open & (services.kind == k)
         has = np.bincount(services.place[sel], minlength=world.n) > 0
         near = world.nearest_km(has)
-        closer = (world.dist_km < near[:, None]).astype(np.float32)  # (residence, candidate)
-        would = users_by_kind[k].astype(np.float32) @ closer
+        would = world.nearer_sums(users_by_kind[k], near)  # users nearer to j than to a unit
         cand = np.flatnonzero(~has & (would >= params.opening_factor * thr))
         if len(cand):
             order = cand[np.argsort(-would[cand], kind="stable")]

@@ -25,6 +25,8 @@ from .places import build_places, scale_to_year
 
 log = logging.getLogger(__name__)
 
+#: Offset between rows in the flattened sorted distances (larger than any distance, km).
+_ROW_SPAN = 1.0e5
 #: Minutes of waiting added to a bus trip from a place with the lowest service level.
 BUS_MAX_WAIT_MIN = 60.0
 
@@ -73,6 +75,33 @@ class World:
     def n(self) -> int:
         """Number of places."""
         return len(self.places)
+
+    def nearer_sums(self, weights: np.ndarray, radius: np.ndarray) -> np.ndarray:
+        """``out[j] = sum of weights[i] over places i with dist_km[i, j] < radius[i]``.
+
+        E.g. a place's would-be catchment: the users who live nearer to it than to their
+        nearest open unit. Computed from each row's places sorted by distance (built once per
+        world), so the work is the number of (i, j) pairs inside the radii, not n².
+        """
+        order, flat = self._sorted_rows()
+        n = self.n
+        offset = np.arange(n, dtype=np.float64) * _ROW_SPAN
+        r = np.minimum(np.asarray(radius, np.float64), _ROW_SPAN / 2)  # inf: the whole row
+        k = np.searchsorted(flat, r + offset, side="left") - np.arange(n) * n
+        rows = np.repeat(np.arange(n), k)
+        pos = np.arange(len(rows)) - np.repeat(np.cumsum(k) - k, k)
+        return np.bincount(order[rows, pos], weights=np.asarray(weights, float)[rows],
+                           minlength=n)
+
+    def _sorted_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        cached = self.__dict__.get("_sorted")
+        if cached is None:
+            order = np.argsort(self.dist_km, axis=1, kind="stable").astype(np.int32)
+            d = np.take_along_axis(self.dist_km, order, axis=1).astype(np.float64)
+            flat = (d + np.arange(self.n)[:, None] * _ROW_SPAN).ravel()
+            cached = (order, flat)
+            object.__setattr__(self, "_sorted", cached)
+        return cached
 
     def nearest_km(self, has: np.ndarray) -> np.ndarray:
         """Distance from each place to the nearest place where ``has`` is true (inf if none)."""

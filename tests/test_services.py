@@ -118,3 +118,19 @@ def test_initial_schools_are_the_register_locations_in_their_municipality():
     assert set(want.index) == set(data.municipal_population()["municipality_code"].astype(int))
     grocers = s.kind == KINDS.index("grocer")
     assert (s.origin[grocers] == ORIGINS.index("inferred")).any()  # other kinds still infer
+
+
+def test_would_be_catchments_equal_the_brute_force_sum():
+    """Rule: World.nearer_sums gives, for every place j, the users of the places nearer to j
+    than to their own nearest unit (the opening rule's would-be catchment), as the direct
+    n x n sum does, for dense and sparse unit patterns."""
+    from sim.params import Parameters
+    from sim.world import get_world
+
+    w = get_world(Parameters())
+    rng = np.random.default_rng(3)
+    users = rng.random(w.n) * 100
+    for share in (0.5, 0.1, 0.01, 0.0):  # 0: no unit anywhere (every radius infinite)
+        near = w.nearest_km(rng.random(w.n) < share)
+        brute = (users[:, None] * (np.asarray(w.dist_km) < near[:, None])).sum(axis=0)
+        np.testing.assert_allclose(w.nearer_sums(users, near), brute, rtol=1e-9)

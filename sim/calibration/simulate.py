@@ -131,9 +131,13 @@ def summarise(model: RegionModel, bands: pd.DataFrame | None = None) -> RunSumma
         domestic_share=model.border.domestic_share)
 
 
-def simulate(params: Parameters, seed: int) -> RunSummary:
-    """Run ``params`` (a historical base year, usually) for one seed and summarise it."""
-    model = RegionModel(params, seed=seed)
+def simulate(params: Parameters, seed: int, threads: int = 1) -> RunSummary:
+    """Run ``params`` (a historical base year, usually) for one seed and summarise it.
+
+    ``threads`` of the relocation draw: 1, since calibration runs already run in parallel
+    (results do not depend on it).
+    """
+    model = RegionModel(params, seed=seed, threads=threads)
     frames = [municipal_bands(model).assign(year=model.year)]
     while model.year < params.end_year:
         model.step()
