@@ -188,7 +188,10 @@ def _draw_chunk(w: np.ndarray, nb: int, b: int, r: np.ndarray, u: np.ndarray,
         empty = block_tot[r, bi] <= 0
     before = np.where(bi > 0, bcum[r, np.maximum(bi - 1, 0)], 0.0)
     inner = np.cumsum(wb[r, bi], axis=1)
-    t2 = np.minimum(target - before, inner[:, -1] * (1 - 1e-12))
+    # the block total (pairwise sum) can exceed the running sum's end by a few float32 ulps:
+    # clamp the target below the end so the column is inside the block and has weight
+    # (the first column reaching the end; columns after it add nothing)
+    t2 = np.minimum(target - before, np.nextafter(inner[:, -1], np.float32(0)))
     j = (inner <= t2[:, None]).sum(axis=1)
     dest[who] = bi * b + j
 
