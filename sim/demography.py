@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import data
+from . import data, rng
 from .household import Households, Persons, Population
 from .params import DemographyParams
 from .rng import Streams
@@ -122,7 +122,10 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
 
     Every draw is keyed by the person's id (or the household's key) through
     ``streams.keyed_uniform("demography", ...)``, so a person's fate in a year does not depend
-    on what happens to anyone else.
+    on what happens to anyone else. A newborn's id is derived from its mother's id and the
+    year, a leaver's new household's id from the leaver's id and the year
+    (:func:`sim.rng.derived_ids`), so they are the same in every run where the mother (the
+    leaver) exists, whatever else differs.
     """
 
     def u(ids: np.ndarray, slot: int) -> np.ndarray:
@@ -140,14 +143,15 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
 
     mothers = np.flatnonzero(~dies & (p.sex == 1) & (rates.birth[p.age] > 0))
     gives = mothers[u(p.pid[mothers], 1) < rates.birth[p.age[mothers]]]
-    gives = gives[np.argsort(p.pid[gives], kind="stable")]  # babies numbered by mother id
+    gives = gives[np.argsort(p.pid[gives], kind="stable")]  # babies in order of mother id
     births = np.bincount(place[gives], minlength=n_places)
     babies = Persons(
         age=np.zeros(len(gives), np.int16),
         sex=(u(p.pid[gives], 2) < rates.girl_share).astype(np.int8),
         hh=p.hh[gives].copy(), child=np.ones(len(gives), bool),
         employed=np.zeros(len(gives), bool), workplace=np.full(len(gives), -1, np.int32),
-        pid=pop.new_pids(len(gives)))
+        # the mother and the year name the baby: the same baby in every arm she exists in
+        pid=pop.claim_pids(rng.derived_ids(rng.ID_NEWBORN, p.pid[gives], year)))
 
     # employment: retirement, exits, entries (working age, 18 to the pension age)
     working = np.flatnonzero((p.age >= 18) & (p.age < params.retirement_age))
@@ -175,7 +179,7 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
     parent_rows[p.hh[leavers]] = True
     parent_place = hh.place[p.hh[leavers]]
     parent_hid = hh.hid[p.hh[leavers]]
-    leaver_hid = pop.new_hids(n_new)
+    leaver_hid = pop.claim_hids(rng.derived_ids(rng.ID_LEAVER_HOUSEHOLD, p.pid[leavers], year))
     hh.extend(Households(
         place=parent_place, hid=leaver_hid,
         car=np.zeros(n_new, bool), renter=np.ones(n_new, bool),

@@ -172,7 +172,7 @@ class RegionModel(mesa.Model):
             svc = services_stage.run(
                 self.world, self.services, p.services,
                 services_stage.users(self.pop, present, n, p.scale), effects.unit_requests(),
-                year, self.streams.get("services", year))
+                year, self.streams)
         with self._clock("relocation"):
             self.state = self._place_state(effects, year)
             values = place_values(self.state, self.segments, p.relocation.weights)

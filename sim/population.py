@@ -269,7 +269,7 @@ def synthesize(world: World, params: Parameters,
         car=rng.random(n_hh) < car_p[hh_place], renter=rng.random(n_hh) < rent_p[hh_place],
         years=np.zeros(n_hh, np.int16), housed=np.ones(n_hh, bool),
         key=uniq.astype(np.int64))  # the person whose index named the household
-    popn = Population(households, persons, next_hid=n_hh, next_pid=n)
+    popn = Population(households, persons)
     stage = popn.stage()
     rate = np.asarray(params.relocation.move_rate)[stage]
     head = popn.head_age()

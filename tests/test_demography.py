@@ -39,7 +39,7 @@ def _pop(n_hh: int, ages: list[int], sexes: list[int]) -> Population:
                     car=np.ones(n_hh, bool), renter=np.zeros(n_hh, bool),
                     years=np.zeros(n_hh, np.int16), housed=np.ones(n_hh, bool),
                     key=np.arange(n_hh, dtype=np.int64) * k)
-    return Population(hh, persons, next_hid=n_hh, next_pid=n_hh * k)
+    return Population(hh, persons)
 
 
 def test_births_and_deaths_follow_the_rates():
@@ -60,7 +60,7 @@ def test_adult_children_leave_home_as_new_unhoused_households():
     pop = _pop(100, [55, 53, 24], [0, 1, 1])  # third member: a child aged 24 -> 25
     res = demography.step(pop, demography.load_rates(p), p, 2040, 1, Streams(1))
     assert len(res.leaver_hid) == (pop.persons.age == 25).sum() > 90
-    new = np.searchsorted(pop.households.hid, res.leaver_hid)
+    new = pop.rows_of(res.leaver_hid)
     assert (~pop.households.housed[new]).all()
     assert (np.bincount(pop.persons.hh, minlength=len(pop.households))[new] == 1).all()
 
