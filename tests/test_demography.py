@@ -81,3 +81,29 @@ def test_mortality_data_covers_both_sexes_for_the_chosen_year():
     """Rule: a year without data gives a clear DataError naming the parameter."""
     m = data.mortality()
     assert set(pd.unique(m[m["year"] == 2012]["sex"])) == {"m", "f"}
+
+
+def test_unions_are_decided_by_the_women_living_alone():
+    """Rule: a woman living alone (20-59) looks for a partner with union_rate and, where her
+    place has a man living alone, finds one: 2,000 places of one such woman and one such man
+    give union_rate x 2,000 unions (pairing two random counts per place gave about
+    union_rate squared, losing the unions of small places at a small scale)."""
+    n = 2000
+    persons = Persons(age=np.tile(np.array([35, 37], np.int16), n),
+                      sex=np.tile(np.array([1, 0], np.int8), n),
+                      hh=np.arange(2 * n, dtype=np.int32), child=np.zeros(2 * n, bool),
+                      employed=np.zeros(2 * n, bool), workplace=np.full(2 * n, -1, np.int32),
+                      pid=np.arange(2 * n, dtype=np.int64))
+    hh = Households(place=np.repeat(np.arange(n), 2).astype(np.int32),
+                    hid=np.arange(2 * n, dtype=np.int64), car=np.ones(2 * n, bool),
+                    renter=np.zeros(2 * n, bool), years=np.zeros(2 * n, np.int16),
+                    housed=np.ones(2 * n, bool), key=np.arange(2 * n, dtype=np.int64))
+    pop = Population(hh, persons)
+    p = DemographyParams(union_rate=0.4)
+    s = Streams(6)
+    unions = demography.form_unions(pop, p, lambda ids, slot: s.keyed_uniform(
+        "demography", ids, 2030, slot))
+    assert unions == pytest.approx(0.4 * n, rel=0.1)
+    wives = pop.persons.sex == 1
+    together = pop.persons.hh[wives] == pop.persons.hh[~wives]  # each pair shares a place
+    assert together.sum() == unions
