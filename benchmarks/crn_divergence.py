@@ -4,11 +4,11 @@ One cooperative grocer (type B) in one village (default Fabjerg, Lemvig: 379 inh
 grocer) from 2022; both arms with the same seed at scale 0.1 on the calibrated defaults.
 Measured:
 
-1. **Far-away divergence.** Of the households living in the baseline arm more than
-   ``--far-km`` (40) km by road from the village in ``--year`` (2035), the share that do not
-   live in the same place in the scenario arm: matched by household id, "different" is
-   another place or no household with that id. Also for the households that existed at the
-   start (their ids are the same in both arms by construction), and per year.
+1. **Far-away divergence** (for each ``--seed``). Of the households living in the baseline
+   arm more than ``--far-km`` (40) km by road from the village in ``--year`` (2035), the
+   share that do not live in the same place in the scenario arm: matched by household id,
+   "different" is another place or no household with that id. Also for the households that
+   existed at the start (their ids are the same in both arms by construction), and per year.
 2. **New persons' ids.** Of the persons in the baseline arm in ``--year`` who were born or
    arrived after the start, the share whose id is also in the scenario arm (and, of those,
    with the same age and sex: the same person).
@@ -23,8 +23,8 @@ repository), e.g. before and after a change::
     git archive 04e06c4 | tar -x -C /tmp/main_src
     python benchmarks/crn_divergence.py --code /tmp/main_src --out benchmarks/out/crn_before.json
 
-It takes about 10 minutes on 2 cores (part 3 is 20 runs of 30 years at scale 0.1); not a
-test. ``--skip-compare`` runs parts 1 and 2 only.
+It takes about 5 minutes on 2 cores with one seed (part 3 is 20 runs of 30 years at scale
+0.1), about 20 s more per extra ``--seed``; not a test. ``--skip-compare`` runs parts 1 and 2 only.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _load(village: str, start: int, end: int, places):
     return scen, Scenario(name="baseline", years=scen.years)
 
 
-def divergence(args) -> dict:
+def divergence(args, seed: int) -> dict:
     """Parts 1 and 2: one seed, both arms stepped side by side."""
     import numpy as np
 
@@ -69,7 +69,7 @@ def divergence(args) -> dict:
     arms = {}
     for label, sc in (("baseline", base), ("scenario", scen)):
         p = parameters(sc).with_overrides(scale=args.scale)
-        arms[label] = RegionModel(p, seed=args.seed, scenario=sc)
+        arms[label] = RegionModel(p, seed=seed, scenario=sc)
     a, b = arms["baseline"], arms["scenario"]
     world = a.world
     village = find_place(world.places, args.village)
@@ -93,7 +93,7 @@ def divergence(args) -> dict:
     same_person = ((pa.age[new_a][in_b] == pb.age[pos]) & (pa.sex[new_a][in_b] == pb.sex[pos]))
     ev = b.initiative_events()
     return {
-        "village": args.village, "village_place_id": int(village), "seed": args.seed,
+        "village": args.village, "village_place_id": int(village), "seed": seed,
         "scale": args.scale, "year": args.year, "far_km": args.far_km,
         "initiative_events": ev[["name", "place", "year", "event", "reason"]]
         .astype(str).to_dict("records"),
@@ -179,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--start", type=int, default=2022, help="first year of the grocer")
     ap.add_argument("--year", type=int, default=2035, help="year of the divergence figures")
     ap.add_argument("--far-km", type=float, default=40.0)
-    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--seed", type=int, nargs="+", default=[5],
+                    help="seeds of parts 1 and 2 (each a pair of runs)")
     ap.add_argument("--scale", type=float, default=0.1)
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--jobs", type=int, default=1)
@@ -191,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"sim from {Path(sim.__file__).parent}", file=sys.stderr)
     t0 = time.perf_counter()
-    out = {"code": str(args.code.resolve()), "divergence": divergence(args)}
+    runs = [divergence(args, s) for s in args.seed]
+    out = {"code": str(args.code.resolve()), "divergence": runs[0], "divergence_seeds": runs}
     if not args.skip_compare:
         out["paired_interval"] = paired_interval(args)
     out["seconds"] = round(time.perf_counter() - t0, 1)
@@ -203,6 +205,14 @@ def main(argv: list[str] | None = None) -> int:
           f"the start {d['far_diff_start']:.2%}; persons {d['far_persons_diff']:.2%})")
     print(f"new persons' ids also in the other arm: {d['new_person_ids_matching']:.2%} "
           f"(same age and sex: {d['new_person_ids_same_person']:.2%}) of {d['new_persons']}")
+    if len(runs) > 1:
+        for r in runs:
+            print(f"  seed {r['seed']}: far households {r['far_diff']:.2%} (start households "
+                  f"{r['far_diff_start']:.2%}), new ids same person "
+                  f"{r['new_person_ids_same_person']:.2%}")
+        print(f"  mean over {len(runs)} seeds: far households "
+              f"{sum(r['far_diff'] for r in runs) / len(runs):.2%}, start households "
+              f"{sum(r['far_diff_start'] for r in runs) / len(runs):.2%}")
     if "paired_interval" in out:
         p = out["paired_interval"]
         print(f"region 2050 paired 95% interval width over {p['seeds']} seeds: "
