@@ -191,7 +191,7 @@ def _draw_chunk(w: np.ndarray, nb: int, b: int, r: np.ndarray, u: np.ndarray,
     who, r, u = who[ok], r[ok], u[ok]
     if len(r) == 0:
         return
-    e = draws.indexed_exponentials(u, np.broadcast_to(np.arange(nb), (len(r), nb)))
+    e = draws.indexed_exponentials(u, np.arange(nb))
     with np.errstate(divide="ignore"):
         bi = np.argmin(e / block_tot[r], axis=1)
         cols = bi[:, None] * b + np.arange(b)[None, :]

@@ -187,28 +187,46 @@ def unique_ids(candidates: np.ndarray, existing: np.ndarray) -> np.ndarray:
 _INDEX_SALT = np.uint64(0x632BE59BD9B4E019)
 
 
+def _index_codes(size: int) -> np.ndarray:
+    """``j * golden + salt`` for j < size (uint64; cached, grown as needed)."""
+    global _CODES
+    if len(_CODES) < size:
+        _CODES = np.arange(max(size, 2 * len(_CODES)), dtype=np.uint64) * _GOLDEN64 + _INDEX_SALT
+    return _CODES
+
+
+_CODES = np.zeros(0, np.uint64)
+_LOG_2_53 = 53.0 * np.log(2.0)
+
+
 def indexed_exponentials(u: np.ndarray, index: np.ndarray) -> np.ndarray:
     """Exp(1) variates, one per (row of ``u``, entry of ``index``), fixed by the two.
 
     ``u`` holds one uniform per chooser (a keyed uniform, or a generator's: both are
-    multiples of 2**-53); ``index`` has shape (len(u), k). The uniform's 53 bits and the index
-    are hashed (SplitMix64) to a uniform ``U`` in (0, 1) and ``-log U`` is returned, so one
-    keyed uniform per chooser gives independent exponentials for every alternative (the
-    destination race of :func:`sim.relocation.draw_destinations`).
+    multiples of 2**-53); ``index`` (non-negative integers) has shape (len(u), k), or (k,)
+    for the same indices in every row. The
+    uniform's 53 bits and the index are hashed (SplitMix64) to a uniform ``U`` in (0, 1) and
+    ``-log U`` is returned, so one keyed uniform per chooser gives independent exponentials
+    for every alternative (the destination race of :func:`sim.relocation.draw_destinations`).
     """
     seed = (np.asarray(u, np.float64) * 9007199254740992.0).astype(np.uint64)
     seed *= _GOLDEN64
     _mix64(seed)
-    x = np.asarray(index).astype(np.uint64)
-    x *= _GOLDEN64
-    x += _INDEX_SALT
-    x ^= seed[:, None]
+    index = np.asarray(index)
+    codes = _index_codes(int(index.max()) + 1 if index.size else 1)
+    if index.ndim == 1:  # the same indices for every row
+        x = np.bitwise_xor(seed[:, None], codes[index][None, :])
+    else:
+        x = codes[index]
+        x ^= seed[:, None]
     _mix64(x)
     x >>= np.uint64(11)
-    uu = x.astype(np.float64)
-    uu += 0.5
-    uu *= 1.0 / 9007199254740992.0  # in (0, 1): -log is positive and finite
-    return -np.log(uu)
+    e = x.astype(np.float64)
+    e += 0.5
+    np.log(e, out=e)
+    # -log((x + 0.5) / 2**53): in (0, 37]; positive and finite
+    np.subtract(_LOG_2_53, e, out=e)
+    return e
 
 
 def _key(name: str) -> int:
