@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import data
+from . import data, rng
 from .household import Households, Persons, Population
 from .params import DemographyParams
 from .rng import Streams
@@ -75,39 +75,42 @@ def form_unions(pop: Population, params: DemographyParams, u: Callable,
                 alive: np.ndarray | None = None, exclude: np.ndarray | None = None) -> int:
     """Pair adults living alone into couples within their place; returns the number of unions.
 
-    Seekers are housed one-person households aged 20-59 (probability ``union_rate``); within
-    each place women and men are matched by age rank, and the man moves into the woman's
-    household (his household is left empty and removed with the year's compaction).
-    Households in ``exclude`` (a young adult just left them and may need to return) do not
-    take part this year. ``u(ids, slot)`` gives keyed uniforms (see :func:`step`).
+    Women living alone (housed one-person households, aged 20-59) look for a partner with
+    probability ``union_rate``; each place then takes as many men living alone (20-59) as it
+    has such women, chosen by their keyed draws, and women and men are matched by age
+    rank. The man moves into the woman's household (his household is left empty and removed
+    with the year's compaction). The number of unions is thus the women's (expected:
+    ``union_rate`` times the women living alone, proportional to the scale) unless a place
+    lacks men, not the smaller of two random counts per place, which loses the unions of
+    small places at a small scale (issue 12). Households in ``exclude`` (a young adult just
+    left them and may need to return) do not take part this year. ``u(ids, slot)`` gives
+    keyed uniforms (see :func:`step`).
     """
+    from .population import choose_per_place, pair_by_rank
+
     p = pop.persons
     hh = pop.households
     alive = np.ones(len(p), bool) if alive is None else alive
     size = np.bincount(p.hh[alive], minlength=len(hh))
-    # draw per household: a one-person household looks for a partner with union_rate
-    looking = (size == 1) & hh.housed & (u(hh.key, 5) < params.union_rate)
+    alone = (size == 1) & hh.housed
     if exclude is not None:
-        looking[: len(exclude)] &= ~exclude
-    seek = np.flatnonzero(alive & looking[p.hh])
-    seek = seek[(p.age[seek] >= 20) & (p.age[seek] < 60)]
-    if len(seek) == 0:
+        alone[: len(exclude)] &= ~exclude
+    single = np.flatnonzero(alive & alone[p.hh])
+    single = single[(p.age[single] >= 20) & (p.age[single] < 60)]
+    if len(single) == 0:
         return 0
-    place = hh.place[p.hh[seek]]
-    women = seek[p.sex[seek] == 1]
-    men = seek[p.sex[seek] == 0]
-    n = int(place.max()) + 1
-    pw, pm = hh.place[p.hh[women]], hh.place[p.hh[men]]
-    k = np.minimum(np.bincount(pw, minlength=n), np.bincount(pm, minlength=n))
-    ow = np.lexsort((p.age[women] + u(p.pid[women], 6), pw))
-    om = np.lexsort((p.age[men] + u(p.pid[men], 6), pm))
-    women, men = women[ow], men[om]
-    pw, pm = pw[ow], pm[om]
-    rank_w = np.arange(len(women)) - np.searchsorted(pw, pw)
-    start_m = np.searchsorted(pm, np.arange(n))
-    ok = rank_w < k[pw]
-    wives = women[ok]
-    husbands = men[start_m[pw[ok]] + rank_w[ok]]
+    # one draw per household: a woman living alone looks for a partner with union_rate; a
+    # man's draw ranks him among the men of his place (the smallest are taken)
+    u_hh = u(hh.key[p.hh[single]], 5)
+    women = single[(p.sex[single] == 1) & (u_hh < params.union_rate)]
+    is_man = p.sex[single] == 0
+    men_all, u_men = single[is_man], u_hh[is_man]
+    place = hh.place[p.hh]
+    n = int(place[single].max()) + 1
+    nw = np.bincount(place[women], minlength=n)
+    men = men_all[choose_per_place(place[men_all], np.ones(len(men_all)), nw, u_men)]
+    wives, husbands = pair_by_rank(place, women, p.age[women] + u(p.pid[women], 6), men,
+                                   p.age[men] + u(p.pid[men], 6))
     p.hh[husbands] = p.hh[wives]
     return len(wives)
 
@@ -122,7 +125,10 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
 
     Every draw is keyed by the person's id (or the household's key) through
     ``streams.keyed_uniform("demography", ...)``, so a person's fate in a year does not depend
-    on what happens to anyone else.
+    on what happens to anyone else. A newborn's id is derived from its mother's id and the
+    year, a leaver's new household's id from the leaver's id and the year
+    (:func:`sim.rng.derived_ids`), so they are the same in every run where the mother (the
+    leaver) exists, whatever else differs.
     """
 
     def u(ids: np.ndarray, slot: int) -> np.ndarray:
@@ -140,14 +146,15 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
 
     mothers = np.flatnonzero(~dies & (p.sex == 1) & (rates.birth[p.age] > 0))
     gives = mothers[u(p.pid[mothers], 1) < rates.birth[p.age[mothers]]]
-    gives = gives[np.argsort(p.pid[gives], kind="stable")]  # babies numbered by mother id
+    gives = gives[np.argsort(p.pid[gives], kind="stable")]  # babies in order of mother id
     births = np.bincount(place[gives], minlength=n_places)
     babies = Persons(
         age=np.zeros(len(gives), np.int16),
         sex=(u(p.pid[gives], 2) < rates.girl_share).astype(np.int8),
         hh=p.hh[gives].copy(), child=np.ones(len(gives), bool),
         employed=np.zeros(len(gives), bool), workplace=np.full(len(gives), -1, np.int32),
-        pid=pop.new_pids(len(gives)))
+        # the mother and the year name the baby: the same baby in every arm she exists in
+        pid=pop.claim_pids(rng.derived_ids(rng.ID_NEWBORN, p.pid[gives], year)))
 
     # employment: retirement, exits, entries (working age, 18 to the pension age)
     working = np.flatnonzero((p.age >= 18) & (p.age < params.retirement_age))
@@ -175,7 +182,7 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
     parent_rows[p.hh[leavers]] = True
     parent_place = hh.place[p.hh[leavers]]
     parent_hid = hh.hid[p.hh[leavers]]
-    leaver_hid = pop.new_hids(n_new)
+    leaver_hid = pop.claim_hids(rng.derived_ids(rng.ID_LEAVER_HOUSEHOLD, p.pid[leavers], year))
     hh.extend(Households(
         place=parent_place, hid=leaver_hid,
         car=np.zeros(n_new, bool), renter=np.ones(n_new, bool),

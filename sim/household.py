@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .params import STAGES
+from .rng import unique_ids
 
 YOUNG, FAMILY, ADULT, SENIOR = range(4)
 
@@ -35,7 +36,11 @@ class Persons:
         child: Lives with a parent (under 18, or an adult child not yet left home).
         employed: Has a job.
         workplace: Place index of the job (-1 if none).
-        pid: Unique, never reused person id (keys the person's random draws).
+        pid: Person id, unique among the living, keys the person's random draws. The
+            starting population is numbered 0..n-1; later persons get ids derived from
+            stable keys (:func:`sim.rng.derived_ids`: a newborn from its mother and the year,
+            an in-migrant from the person it copies), so the same person has the same id in
+            both arms of a comparison.
     """
 
     age: np.ndarray
@@ -73,7 +78,8 @@ class Households:
 
     Attributes:
         place: Place index where the household lives.
-        hid: Unique, never reused household identifier.
+        hid: Household identifier, unique among the households of the run (not ordered):
+            0..H-1 at the start, then derived from the founder (:func:`sim.rng.derived_ids`).
         car: Owns at least one car.
         renter: Rents (else owns) its dwelling.
         years: Years at the current address.
@@ -110,8 +116,6 @@ class Population:
 
     households: Households
     persons: Persons
-    next_hid: int
-    next_pid: int = 0
 
     def size(self) -> np.ndarray:
         """Members per household."""
@@ -155,17 +159,31 @@ class Population:
         self.households = self.households.take(alive)
         self.persons.hh = new_index[self.persons.hh].astype(np.int32)
 
-    def new_hids(self, n: int) -> np.ndarray:
-        """``n`` fresh household identifiers."""
-        out = np.arange(self.next_hid, self.next_hid + n, dtype=np.int64)
-        self.next_hid += n
-        return out
+    def claim_hids(self, candidates: np.ndarray) -> np.ndarray:
+        """Household ids for new households: ``candidates`` (derived ids), made unique.
 
-    def new_pids(self, n: int) -> np.ndarray:
-        """``n`` fresh person identifiers."""
-        out = np.arange(self.next_pid, self.next_pid + n, dtype=np.int64)
-        self.next_pid += n
-        return out
+        A candidate that repeats a current household's id (or another candidate) is rehashed
+        (:func:`sim.rng.unique_ids`; about 2**-63 per pair).
+        """
+        return unique_ids(candidates, self.households.hid)
+
+    def claim_pids(self, candidates: np.ndarray) -> np.ndarray:
+        """Person ids for new persons: ``candidates`` (derived ids), made unique.
+
+        See :meth:`claim_hids`; the check is against the persons of the table.
+        """
+        return unique_ids(candidates, self.persons.pid)
+
+    def rows_of(self, hid: np.ndarray) -> np.ndarray:
+        """Row of each household id (-1 where no household has it)."""
+        hid = np.asarray(hid, np.int64)
+        own = self.households.hid
+        if len(own) == 0:
+            return np.full(len(hid), -1, np.int64)
+        order = np.argsort(own, kind="stable")
+        pos = np.minimum(np.searchsorted(own[order], hid), len(own) - 1)
+        rows = order[pos]
+        return np.where(own[rows] == hid, rows, -1)
 
     def view(self, row: int) -> Household:
         """Readable view of household ``row``."""

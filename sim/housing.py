@@ -2,12 +2,16 @@
 
 Each place starts with its households' dwellings plus ``initial_vacancy_rate`` vacant ones.
 After the year's moves, the price index follows demand: ``log p += elasticity *
-log((applicants + 1) / (vacancies + 1))`` where applicants are first-round choices of the
-place. Where applicants have exceeded vacancies for ``build_trigger_years`` years running,
-``build_response`` times the excess (applicants minus vacancies) is built, at most
-``build_rate`` of the stock; where the vacancy rate has exceeded
-``derelict_vacancy`` for ``derelict_years`` years running, ``derelict_rate`` of the vacant
-dwellings become derelict (leave the stock).
+log((A + 1) / (V + 1))`` where ``A`` are the first-round choices of the place and ``V`` its
+vacancies before the moves, both as full-scale estimates (simulated counts divided by the
+scale), so the ``+ 1`` is one full-scale household at every scale and a run at scale 0.1
+estimates the price path of a 1:1 run (with raw counts the ``+ 1`` weighed ten times as much
+at 0.1 and damped the prices of small places: issue 12). Where applicants have exceeded
+vacancies for ``build_trigger_years`` years running, ``build_response`` times the excess
+(applicants minus vacancies) is built, at most ``build_rate`` of the stock; where the vacancy
+rate has exceeded ``derelict_vacancy`` for ``derelict_years`` years running,
+``derelict_rate`` of the vacant dwellings become derelict (leave the stock). Both are shares
+of simulated counts, stochastically rounded (unbiased at any scale).
 """
 
 from __future__ import annotations
@@ -62,10 +66,16 @@ class Housing:
             self.dwellings = self.dwellings + change
 
     def update(self, occupied: np.ndarray, applicants: np.ndarray, vacant_before: np.ndarray,
-               params: HousingParams, rng: np.random.Generator) -> HousingResult:
-        """One year of prices, construction and dereliction (after the moves)."""
+               params: HousingParams, rng: np.random.Generator,
+               scale: float = 1.0) -> HousingResult:
+        """One year of prices, construction and dereliction (after the moves).
+
+        Counts are simulated (at ``scale``); the price signal uses full-scale estimates.
+        """
+        full_a = applicants / scale
+        full_v = vacant_before / scale
         self.price *= np.exp(params.price_elasticity
-                             * np.log((applicants + 1.0) / (vacant_before + 1.0)))
+                             * np.log((full_a + 1.0) / (full_v + 1.0)))
         self.price = np.clip(self.price, 0.2, 5.0)
         excess = applicants > vacant_before
         self.demand_years = np.where(excess, self.demand_years + 1, 0).astype(np.int16)

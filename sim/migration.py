@@ -248,11 +248,15 @@ def template_copies(pop: Population, eligible: np.ndarray, target: np.ndarray,
     return (base + (u < e - base)).astype(np.int64)
 
 
-def append_copies(pop: Population, copies: np.ndarray, places: np.ndarray) -> np.ndarray:
+def append_copies(pop: Population, copies: np.ndarray, places: np.ndarray,
+                  year: int) -> np.ndarray:
     """Append copies of households (unhoused, at their entry places); returns the new rows.
 
     ``copies[h]`` copies of household ``h``; ``places`` holds one entry place per copy in the
-    order of the new rows (households in row order, copies consecutive).
+    order of the new rows (households in row order, copies consecutive). A copied person's id
+    is derived from ``year``, the id of the member it copies and the copy number, the
+    household's from its first member's (:func:`sim.rng.derived_ids`): the same arrival has
+    the same ids in every run where its template exists.
     """
     rows = np.repeat(np.arange(len(copies)), copies)
     hh = pop.households
@@ -268,10 +272,13 @@ def append_copies(pop: Population, copies: np.ndarray, places: np.ndarray) -> np
     newp = tp.take(member_idx)
     newp.hh = np.repeat(new_rows, n_mem).astype(np.int32)
     newp.workplace = np.full(len(newp), -1, np.int32)
-    newp.pid = pop.new_pids(len(newp))
+    copy_no = np.arange(len(rows)) - np.repeat(np.cumsum(copies) - copies, copies)
+    newp.pid = pop.claim_pids(rng.derived_ids(rng.ID_IN_MIGRANT, year, tp.pid[member_idx],
+                                              np.repeat(copy_no, n_mem)))
     first = np.concatenate([[0], np.cumsum(n_mem)[:-1]])
     hh.extend(Households(
-        place=np.asarray(places, np.int32), hid=pop.new_hids(len(rows)),
+        place=np.asarray(places, np.int32),
+        hid=pop.claim_hids(rng.derived_ids(rng.ID_IN_MIGRANT_HOUSEHOLD, newp.pid[first])),
         car=hh.car[rows].copy(), renter=hh.renter[rows].copy(),
         years=np.zeros(len(rows), np.int16), housed=np.zeros(len(rows), bool),
         key=newp.pid[first].copy()))
@@ -354,7 +361,7 @@ def run(pop: Population, rates: BorderRates, old_weight: float, n_places: int,
     entry = rates.entry_places(band_of(head_age[rows]),
                                streams.uniform(rng.IN_MIGRANT_ENTRY, ident, year),
                                streams.uniform(rng.IN_MIGRANT_PLACE, ident, year))
-    new_rows = append_copies(pop, copies, entry)
+    new_rows = append_copies(pop, copies, entry, year)
     incoming = np.zeros(len(pop.households), bool)
     incoming[new_rows] = True
     return MigrationResult(leaving=leaving, emigrants=emigrants, incoming=incoming,

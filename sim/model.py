@@ -151,7 +151,7 @@ class RegionModel(mesa.Model):
             svc = services_stage.run(
                 self.world, self.services, p.services,
                 services_stage.users(self.pop, present, n, p.scale), effects.unit_requests(),
-                year, self.streams.get("services", year))
+                year, self.streams)
         with self._clock("relocation"):
             self.state = self._place_state(effects, year)
             values = place_values(self.state, self.segments, p.relocation.weights)
@@ -161,7 +161,7 @@ class RegionModel(mesa.Model):
             hh = self.pop.households
             occupied = np.bincount(hh.place[hh.housed], minlength=n)
             built = self.housing.update(occupied, rel.applicants, rel.vacant_before, p.housing,
-                                        self.streams.get("housing", year))
+                                        self.streams.get("housing", year), p.scale)
         self.year = year
         with self._clock("records"):
             self.records.record(self._year_record(dem, mig, rel, svc, built))

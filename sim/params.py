@@ -68,9 +68,6 @@ class PopulationParams(FrozenModel):
         18, ge=14, le=25,
         description="assumption: youngest woman children are placed with at the start (the "
         "2020 ASFR, from age 15, sets the rest).")
-    share_18_21_with_parents: float = Field(
-        0.5, ge=0, le=1, description="assumption: single 18-21-year-olds still living at home."
-    )
     employment_rate_by_age: tuple[Prob, Prob, Prob] = Field(
         (0.60, 0.80, 0.55),
         description="assumption: employed share at ages 18-24, 25-59, 60-retirement.",
@@ -103,7 +100,11 @@ class DemographyParams(FrozenModel):
         "rates; 1 = data."
     )
     leave_home_rate: float = Field(
-        0.30, ge=0.0, le=1.0, description="assumption: yearly chance a child aged 18+ leaves home."
+        0.17, ge=0.0, le=1.0,
+        description="data (estimated): yearly chance a child aged 18+ leaves home; solved so "
+        "that the start's share of 18-24-year-olds at home, (1 - rate) ** (age - 17) of the "
+        "singles, equals DST's 40% (1 January 2022; sim.population.estimate_leave_home_rate; "
+        "mean age at leaving 22.2, Eurostat 2022 for Denmark: 21.7). Was 0.30 (assumption).",
     )
     leave_home_max_age: int = Field(
         29, ge=20, le=40, description="assumption: a child at home this old always leaves."

@@ -12,7 +12,7 @@ aggregated alternatives in which the log of the number of vacant dwellings is th
 variable (coefficient 1), ``V_s`` is the weighted sum of the registered utility terms, and
 ``lambda`` makes most moves short. In-migrants have no distance term. Households of the same
 (origin, segment) share one probability row, so the choice is computed exactly, once per
-row, and drawn by inverse CDF.
+row, and drawn by a two-level exponential race (:func:`draw_destinations`).
 
 **Vacancies.** Movers need a vacant dwelling. Where more movers chose a place than it has
 vacancies, a random subset gets them; the rest choose again among the remaining vacancies
@@ -122,12 +122,18 @@ def draw_destinations(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
                       rng: np.random.Generator | np.ndarray, threads: int = 1) -> np.ndarray:
     """Destination per chooser (-1 if no place has a vacancy): an exact logit draw.
 
-    Choosers sharing (origin, segment) share one weight row. The inverse-CDF draw is done in
-    two levels so no full running sum is needed: columns are cut into blocks of about
-    sqrt(n); a chooser first draws a block from the block totals, then a column inside it
-    from that block's running sum. The result has exactly the row's probabilities.
-    ``rng`` is a generator, or one uniform per chooser (keyed draws for common random
-    numbers). ``threads`` draws chunks in parallel; the result does not depend on it.
+    Choosers sharing (origin, segment) share one weight row. The draw is an exponential race
+    (the Gumbel-max trick: the alternative with the smallest ``E_j / w_j``, ``E_j`` Exp(1),
+    wins with probability ``w_j / sum w``) in two levels so a chooser needs about 2 sqrt(n)
+    variates rather than n: columns are cut into blocks of about sqrt(n); the block race uses
+    the block totals, the column race the columns of the winning block. The result has
+    exactly the row's probabilities. The exponentials of a chooser are derived from one
+    uniform (:func:`sim.rng.indexed_exponentials`), so with keyed uniforms a change in one
+    place's weight changes only the choices that win or lose that place (or its block):
+    an inverse CDF over places in index order would move the draws of every chooser whose
+    uniform falls past the changed place. ``rng`` is a generator, or one uniform per chooser
+    (keyed draws for common random numbers). ``threads`` draws chunks in parallel; the
+    result does not depend on it.
     """
     npad = attract.shape[1]
     b = block_size(kernels.shape[2])
@@ -172,24 +178,25 @@ def draw_destinations(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
 
 def _draw_chunk(w: np.ndarray, nb: int, b: int, r: np.ndarray, u: np.ndarray,
                 who: np.ndarray, dest: np.ndarray) -> None:
-    """Two-level inverse-CDF draw for the choosers of one chunk of weight rows."""
+    """Two-level exponential race for the choosers of one chunk of weight rows.
+
+    Block ``B`` wins with ``argmin E_B / W_B`` over the block totals, then column ``j`` with
+    ``argmin E_j / w_j`` inside it; the ``E`` are Exp(1), derived from the chooser's uniform
+    and the block or column (:func:`sim.rng.indexed_exponentials`). Zero weights never win
+    (``E / 0 = inf``, ``E > 0``).
+    """
     wb = w.reshape(len(w), nb, b)
-    block_tot = wb.sum(axis=2)
-    bcum = np.cumsum(block_tot, axis=1, dtype=np.float64)
-    total = bcum[:, -1]
-    ok = total[r] > 0
+    block_tot = wb.sum(axis=2, dtype=np.float64)
+    ok = block_tot.sum(axis=1)[r] > 0
     who, r, u = who[ok], r[ok], u[ok]
-    target = u * total[r]
-    bi = np.minimum((bcum[r] <= target[:, None]).sum(axis=1), nb - 1)
-    # a block reached only through rounding has no weight: step back to a weighted one
-    empty = block_tot[r, bi] <= 0
-    while empty.any():
-        bi[empty] -= 1
-        empty = block_tot[r, bi] <= 0
-    before = np.where(bi > 0, bcum[r, np.maximum(bi - 1, 0)], 0.0)
-    inner = np.cumsum(wb[r, bi], axis=1)
-    t2 = np.minimum(target - before, inner[:, -1] * (1 - 1e-12))
-    j = (inner <= t2[:, None]).sum(axis=1)
+    if len(r) == 0:
+        return
+    e = draws.indexed_exponentials(u, np.arange(nb))
+    with np.errstate(divide="ignore"):
+        bi = np.argmin(e / block_tot[r], axis=1)
+        cols = bi[:, None] * b + np.arange(b)[None, :]
+        e = draws.indexed_exponentials(u, cols + nb)
+        j = np.argmin(e / wb[r, bi], axis=1)
     dest[who] = bi * b + j
 
 
@@ -510,12 +517,14 @@ def settle_unhoused(pop: Population, incoming: np.ndarray, gone: np.ndarray,
         return none, none, none
     drop_hh = gone.copy()
     drop_hh[left[incoming[left]]] = True
-    # rows are found by id: ids only grow and compaction keeps order, so hid is sorted
-    parent_rows = np.minimum(np.searchsorted(hh.hid, dem.parent_hid), len(hh) - 1)
-    parent_alive = (hh.hid[parent_rows] == dem.parent_hid) & ~gone[parent_rows]
-    leaver_rows = np.searchsorted(hh.hid, dem.leaver_hid)
+    # rows are found by id (ids are derived, not ordered)
+    rows = pop.rows_of(np.concatenate([dem.parent_hid, dem.leaver_hid]))
+    parent_rows, leaver_rows = rows[:len(dem.parent_hid)], rows[len(dem.parent_hid):]
+    parent_alive = (parent_rows >= 0) & ~gone[parent_rows]
+    parent_rows = np.maximum(parent_rows, 0)
+    found = leaver_rows >= 0  # always, unless a leaver's household was removed
     back = np.full(len(hh), -1, np.int64)
-    back[leaver_rows] = np.where(parent_alive, parent_rows, -1)
+    back[leaver_rows[found]] = np.where(parent_alive, parent_rows, -1)[found]
     unhoused_leaver = ~hh.housed & ~incoming & ~gone
     returning = unhoused_leaver & (back >= 0)
     orphan = unhoused_leaver & (back < 0)

@@ -1,15 +1,25 @@
-"""Named random streams for one run.
+"""Named random streams, keyed draws and derived ids for one run.
 
 Every yearly process draws from its own :class:`numpy.random.Generator`, spawned from the
 run's :class:`numpy.random.SeedSequence`. Streams are keyed by ``(process, year)`` so that
 adding a draw to one process (or one year) never shifts the draws of another.
 
-Draws that concern one person or household use :meth:`Streams.keyed_uniform`: a uniform
-that is a fixed function of (run seed, process, year, slot, the entity's id), computed by the
-MurmurHash3 finaliser over the id with a key from the seed sequence. A scenario that changes
-what happens in one village therefore leaves the draws of every other household and person
-untouched (common random numbers per entity); only real interactions (vacancies, prices,
-services, who moves where) can make their outcomes differ.
+Draws that concern one person, household or service unit use :meth:`Streams.keyed_uniform`:
+a uniform that is a fixed function of (run seed, process, year, slot, the entity's id),
+computed by the SplitMix64 finaliser over the 64-bit id with a key from the seed sequence (a
+bijection of the id, so two ids share a uniform only if the top 53 bits of their hashes
+agree: about 2**-53 per pair).
+
+Ids are derived from stable keys, not from counters (:func:`derived_ids`): a newborn's from
+its mother's id and the year, an in-migrant's from the year, the template person it copies
+and the copy number, a household's from its founder, a service unit's from its kind, place,
+origin, opening year and order among those. The same person, household or unit therefore
+has the same id, and draws the same numbers, in both arms of a comparison with one seed, as
+long as it exists in both. What remains different between arms is what the model makes
+different: a person who exists in one arm only, a choice that depends on other households
+(vacancies, prices, services, the pull of the targeted places, couples formed within a
+place) and the inverse-CDF mapping of a destination uniform onto places. How much that is,
+measured, is in docs/ODD.md section 7.12.7 (``benchmarks/crn_divergence.py``).
 """
 
 from __future__ import annotations
@@ -58,6 +68,8 @@ EMIGRATION = Draw("migration", 0, "leaves the region")
 IN_MIGRANT_TEMPLATE = Draw("migration", 1, "copied by in-migrants (template household)")
 IN_MIGRANT_ENTRY = Draw("migration", 2, "entry municipality of an in-migrant household")
 IN_MIGRANT_PLACE = Draw("migration", 3, "entry place within the municipality")
+# services (keyed by the unit's key, :attr:`sim.services.Services.key`)
+SERVICE_CLOSURE = Draw("services", 0, "a long-unviable unit closes this year")
 # relocation (keyed by household key; the job draw by person id)
 MOVE_DECISION = Draw("relocation", 0, "decides to move")
 NEW_JOB = Draw("relocation", 30, "new workplace after a move")
@@ -89,14 +101,137 @@ def all_draws() -> list[Draw]:
     return fixed + rounds
 
 
+#: Tags of derived ids (:func:`derived_ids`). Never renumber a tag: the ids (and so the
+#: draws) of a seed depend on it.
+ID_NEWBORN = 1  #: person: (mother's pid, year of birth); a woman gives birth once a year
+ID_IN_MIGRANT = 2  #: person: (year, pid of the template member copied, copy number)
+ID_LEAVER_HOUSEHOLD = 3  #: household formed by a young adult: (leaver's pid, year)
+ID_IN_MIGRANT_HOUSEHOLD = 4  #: in-migrant household: (its first member's pid)
+ID_SERVICE_UNIT = 5  #: service unit: (kind, place, origin, opened year, order among those)
+ID_REHASH = 6  #: (an id that collided, attempt): see :func:`unique_ids`
+
+_GOLDEN64 = np.uint64(0x9E3779B97F4A7C15)
+_M1_64 = np.uint64(0xBF58476D1CE4E5B9)
+_M2_64 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser (a bijection of uint64 with full avalanche), in place."""
+    t = x >> np.uint64(30)
+    x ^= t
+    x *= _M1_64
+    np.right_shift(x, np.uint64(27), out=t)
+    x ^= t
+    x *= _M2_64
+    np.right_shift(x, np.uint64(31), out=t)
+    x ^= t
+    return x
+
+
+def derived_ids(tag: int, *parts: np.ndarray | int) -> np.ndarray:
+    """63-bit non-negative ids, a fixed function of ``tag`` and integer columns ``parts``.
+
+    Each part is folded in by ``h = mix(h ^ mix(part * golden + 1))`` (SplitMix64), starting
+    from the tag; the result is shifted to 63 bits. Different inputs collide with probability
+    about 2**-63 per pair (ids of a 1:1 run: a few million, so about 1e-6 per run);
+    :func:`unique_ids` resolves the rare collision. Parts broadcast against each other.
+    """
+    if not parts:
+        raise ValueError("derived_ids needs at least one part")
+    cols = np.broadcast_arrays(*(np.asarray(p) for p in parts))
+    shape = cols[0].shape
+    cols = [c.ravel() for c in cols]
+    h = np.full(cols[0].shape, tag, np.uint64)
+    h *= _GOLDEN64
+    for c in cols:
+        v = c.astype(np.int64).astype(np.uint64)
+        v *= _GOLDEN64
+        v += np.uint64(1)
+        h ^= _mix64(v)
+        _mix64(h)
+    return (h >> np.uint64(1)).astype(np.int64).reshape(shape)
+
+
+#: Buckets of the collision pre-filter of :func:`unique_ids` (low bits of the ids).
+_BUCKET_BITS = 22
+
+
+def unique_ids(candidates: np.ndarray, existing: np.ndarray) -> np.ndarray:
+    """``candidates`` with every id that repeats an existing or an earlier candidate rehashed.
+
+    A repeat (probability about 2**-63 per pair for :func:`derived_ids`) is replaced by
+    ``derived_ids(ID_REHASH, id, attempt)`` until all are unique; deterministic, so both arms
+    of a comparison resolve the same collision the same way unless their populations differ.
+    The check is exact: ids of ``existing`` whose low bits match a candidate's are compared.
+    """
+    out = np.array(candidates, np.int64)
+    if len(out) == 0:
+        return out
+    mask = np.uint64((1 << _BUCKET_BITS) - 1)
+    existing = np.asarray(existing, np.int64)
+    for attempt in range(1, 65):
+        table = np.zeros(1 << _BUCKET_BITS, bool)
+        table[out.view(np.uint64) & mask] = True
+        near = existing[table[existing.view(np.uint64) & mask]]
+        bad = np.isin(out, near)
+        _, first = np.unique(out, return_index=True)
+        dup = np.ones(len(out), bool)
+        dup[first] = False
+        bad |= dup
+        if not bad.any():
+            return out
+        out[bad] = derived_ids(ID_REHASH, out[bad], attempt)
+    raise RuntimeError("could not derive unique ids in 64 attempts")  # pragma: no cover
+
+
+_INDEX_SALT = np.uint64(0x632BE59BD9B4E019)
+
+
+def _index_codes(size: int) -> np.ndarray:
+    """``j * golden + salt`` for j < size (uint64; cached, grown as needed)."""
+    global _CODES
+    if len(_CODES) < size:
+        _CODES = np.arange(max(size, 2 * len(_CODES)), dtype=np.uint64) * _GOLDEN64 + _INDEX_SALT
+    return _CODES
+
+
+_CODES = np.zeros(0, np.uint64)
+_LOG_2_53 = 53.0 * np.log(2.0)
+
+
+def indexed_exponentials(u: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Exp(1) variates, one per (row of ``u``, entry of ``index``), fixed by the two.
+
+    ``u`` holds one uniform per chooser (a keyed uniform, or a generator's: both are
+    multiples of 2**-53); ``index`` (non-negative integers) has shape (len(u), k), or (k,)
+    for the same indices in every row. The
+    uniform's 53 bits and the index are hashed (SplitMix64) to a uniform ``U`` in (0, 1) and
+    ``-log U`` is returned, so one keyed uniform per chooser gives independent exponentials
+    for every alternative (the destination race of :func:`sim.relocation.draw_destinations`).
+    """
+    seed = (np.asarray(u, np.float64) * 9007199254740992.0).astype(np.uint64)
+    seed *= _GOLDEN64
+    _mix64(seed)
+    index = np.asarray(index)
+    codes = _index_codes(int(index.max()) + 1 if index.size else 1)
+    if index.ndim == 1:  # the same indices for every row
+        x = np.bitwise_xor(seed[:, None], codes[index][None, :])
+    else:
+        x = codes[index]
+        x ^= seed[:, None]
+    _mix64(x)
+    x >>= np.uint64(11)
+    e = x.astype(np.float64)
+    e += 0.5
+    np.log(e, out=e)
+    # -log((x + 0.5) / 2**53): in (0, 37]; positive and finite
+    np.subtract(_LOG_2_53, e, out=e)
+    return e
+
+
 def _key(name: str) -> int:
     """Stable 32-bit integer for a stream name (independent of Python's hash seed)."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "little")
-
-
-_GOLDEN32 = np.uint32(0x9E3779B9)
-_M1_32 = np.uint32(0x85EBCA6B)
-_M2_32 = np.uint32(0xC2B2AE35)
 
 
 class Streams:
@@ -133,7 +268,7 @@ class Streams:
 
         Args:
             process: A name from :data:`STREAMS`.
-            ids: Non-negative integer ids (person or household keys).
+            ids: Integer ids (person or household keys, service unit keys; 64 bits).
             year: Simulated year.
             slot: Distinguishes several draws of one process and year.
         """
@@ -141,18 +276,12 @@ class Streams:
             raise KeyError(f"unknown random stream {process!r}; known: {', '.join(STREAMS)}")
         ss = np.random.SeedSequence(entropy=self._root.entropy,
                                     spawn_key=(_key(process), int(year), int(slot), 0xC0FFEE))
-        key = np.uint32(ss.generate_state(1, np.uint32)[0])
-        # Weyl step then the MurmurHash3 32-bit finaliser (a bijection with full avalanche);
-        # 32-bit integer arithmetic vectorises well, and 2**-32 resolution is ample here
-        x = np.asarray(ids).astype(np.uint32)
-        x *= _GOLDEN32
+        key = np.uint64(ss.generate_state(1, np.uint64)[0])
+        # a Weyl step then the SplitMix64 finaliser: a bijection of the 64-bit id, so
+        # derived ids (63 bits) keep distinct uniforms; the top 53 bits make the uniform
+        x = np.atleast_1d(np.asarray(ids)).astype(np.int64).astype(np.uint64)
+        x *= _GOLDEN64
         x += key
-        t = x >> np.uint32(16)
-        x ^= t
-        x *= _M1_32
-        np.right_shift(x, np.uint32(13), out=t)
-        x ^= t
-        x *= _M2_32
-        np.right_shift(x, np.uint32(16), out=t)
-        x ^= t
-        return x * (1.0 / 4294967296.0)
+        _mix64(x)
+        x >>= np.uint64(11)
+        return x * (1.0 / 9007199254740992.0)

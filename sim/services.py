@@ -28,7 +28,9 @@ import numpy as np
 import pandas as pd
 
 from . import data
+from . import rng as draws
 from .params import SERVICE_KINDS, ServiceParams
+from .rng import Streams
 from .world import World, _attach_points
 
 KINDS = SERVICE_KINDS
@@ -99,6 +101,10 @@ class Services:
         catchment: Last computed catchment (persons, or pupils for schools), full scale.
         threshold_factor: Multiplier on the kind's viability threshold for this unit (1 for
             commercial units; initiatives such as citizen-run shops lower it).
+        key: The unit's identity, derived from (kind, place, origin, opened year, order among
+            the units with those four) (:func:`sim.rng.derived_ids`): a unit that exists in
+            both arms of a comparison has the same key there and draws the same closure
+            numbers, whatever other units open or close.
     """
 
     kind: np.ndarray
@@ -110,6 +116,7 @@ class Services:
     closed_year: np.ndarray
     catchment: np.ndarray
     threshold_factor: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    key: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     #: Unit held for interventions per (place, kind), and who holds it (see :meth:`hold`).
     held: dict[tuple[int, int], int] = field(default_factory=dict)
     holders: dict[tuple[int, int], frozenset[str]] = field(default_factory=dict)
@@ -117,6 +124,8 @@ class Services:
     def __post_init__(self) -> None:
         if len(self.threshold_factor) != len(self.kind):
             self.threshold_factor = np.ones(len(self.kind))
+        if len(self.key) != len(self.kind):
+            self.key = unit_keys(self.kind, self.place, self.origin, self.opened_year)
 
     def hold(self, requests: Iterable, year: int) -> None:
         """Hold the units the interventions request this year; release the others.
@@ -200,6 +209,29 @@ class Services:
         self.closed_year = np.concatenate([self.closed_year, np.zeros(n, np.int32)])
         self.catchment = np.concatenate([self.catchment, np.zeros(n, np.float64)])
         self.threshold_factor = np.concatenate([self.threshold_factor, np.ones(n)])
+        start = len(self.key)
+        keys = unit_keys(self.kind, self.place, self.origin, self.opened_year)[start:]
+        self.key = np.concatenate([self.key, draws.unique_ids(keys, self.key)])
+
+
+def unit_keys(kind: np.ndarray, place: np.ndarray, origin: np.ndarray,
+              opened_year: np.ndarray) -> np.ndarray:
+    """Key of every unit: (kind, place, origin, opened year, order among those), hashed.
+
+    The order is the unit's rank among the units with the same four values, in table order
+    (units of one place, kind, origin and year, e.g. two OSM shops of a town).
+    """
+    n = len(kind)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    group = np.stack([kind, place, origin, opened_year]).astype(np.int64)
+    _, inv = np.unique(group, axis=1, return_inverse=True)
+    inv = inv.ravel()
+    order = np.argsort(inv, kind="stable")
+    start = np.searchsorted(inv[order], inv[order], side="left")
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n) - start
+    return draws.derived_ids(draws.ID_SERVICE_UNIT, kind, place, origin, opened_year, rank)
 
 
 def initial_services(world: World, params: ServiceParams,
@@ -284,7 +316,7 @@ class ServicesResult:
 
 def run(world: World, services: Services, params: ServiceParams,
         users_by_kind: list[np.ndarray], requests: Iterable, year: int,
-        rng: np.random.Generator) -> ServicesResult:
+        streams: Streams) -> ServicesResult:
     """The services stage: hold the requested units, then one year of closures and openings.
 
     Args:
@@ -294,10 +326,10 @@ def run(world: World, services: Services, params: ServiceParams,
         users_by_kind: For each kind, users per place at full scale.
         requests: This year's :class:`sim.effects.ServiceUnit` effects.
         year: The year simulated.
-        rng: The services stream.
+        streams: The run's streams (closures are keyed draws by unit).
     """
     services.hold(requests, year)
-    counts = update_services(world, services, params, users_by_kind, year, rng)
+    counts = update_services(world, services, params, users_by_kind, year, streams)
     return ServicesResult(closed=counts["closed"], opened=counts["opened"])
 
 
@@ -321,7 +353,7 @@ def users(pop, present: np.ndarray, n_places: int, scale: float) -> list[np.ndar
 
 def update_services(world: World, services: Services, params: ServiceParams,
                     users_by_kind: list[np.ndarray], year: int,
-                    rng: np.random.Generator) -> dict[str, int]:
+                    streams: Streams) -> dict[str, int]:
     """One year of closures and openings; returns counts for the log/outputs.
 
     Args:
@@ -330,7 +362,9 @@ def update_services(world: World, services: Services, params: ServiceParams,
         params: Thresholds.
         users_by_kind: For each kind, users per place at full scale.
         year: Current year (recorded on opened/closed units).
-        rng: The services stream (closure of long-unviable units is a yearly hazard).
+        streams: The run's streams: the closure of a long-unviable unit is a yearly hazard,
+            drawn by :data:`sim.rng.SERVICE_CLOSURE` keyed by the unit's :attr:`Services.key`
+            (so one more or one fewer unit elsewhere leaves every other unit's draw alone).
     """
     closed = 0
     for k in range(len(KINDS)):
@@ -342,8 +376,9 @@ def update_services(world: World, services: Services, params: ServiceParams,
         low = sel & (c < thr * services.threshold_factor)
         services.below[sel & ~low] = 0
         services.below[low] += 1
-        due = low & (services.below >= params.closure_years)
-        due = np.flatnonzero(due & (rng.random(len(due)) < params.closure_hazard))
+        due = np.flatnonzero(low & (services.below >= params.closure_years))
+        u = streams.uniform(draws.SERVICE_CLOSURE, services.key[due], year)
+        due = due[u < params.closure_hazard]
         if len(due):
             # at most one closure per place and kind a year
             order = due[np.lexsort((c[due], services.place[due]))]

@@ -39,7 +39,7 @@ def _pop(n_hh: int, ages: list[int], sexes: list[int]) -> Population:
                     car=np.ones(n_hh, bool), renter=np.zeros(n_hh, bool),
                     years=np.zeros(n_hh, np.int16), housed=np.ones(n_hh, bool),
                     key=np.arange(n_hh, dtype=np.int64) * k)
-    return Population(hh, persons, next_hid=n_hh, next_pid=n_hh * k)
+    return Population(hh, persons)
 
 
 def test_births_and_deaths_follow_the_rates():
@@ -60,7 +60,7 @@ def test_adult_children_leave_home_as_new_unhoused_households():
     pop = _pop(100, [55, 53, 24], [0, 1, 1])  # third member: a child aged 24 -> 25
     res = demography.step(pop, demography.load_rates(p), p, 2040, 1, Streams(1))
     assert len(res.leaver_hid) == (pop.persons.age == 25).sum() > 90
-    new = np.searchsorted(pop.households.hid, res.leaver_hid)
+    new = pop.rows_of(res.leaver_hid)
     assert (~pop.households.housed[new]).all()
     assert (np.bincount(pop.persons.hh, minlength=len(pop.households))[new] == 1).all()
 
@@ -81,3 +81,29 @@ def test_mortality_data_covers_both_sexes_for_the_chosen_year():
     """Rule: a year without data gives a clear DataError naming the parameter."""
     m = data.mortality()
     assert set(pd.unique(m[m["year"] == 2012]["sex"])) == {"m", "f"}
+
+
+def test_unions_are_decided_by_the_women_living_alone():
+    """Rule: a woman living alone (20-59) looks for a partner with union_rate and, where her
+    place has a man living alone, finds one: 2,000 places of one such woman and one such man
+    give union_rate x 2,000 unions (pairing two random counts per place gave about
+    union_rate squared, losing the unions of small places at a small scale)."""
+    n = 2000
+    persons = Persons(age=np.tile(np.array([35, 37], np.int16), n),
+                      sex=np.tile(np.array([1, 0], np.int8), n),
+                      hh=np.arange(2 * n, dtype=np.int32), child=np.zeros(2 * n, bool),
+                      employed=np.zeros(2 * n, bool), workplace=np.full(2 * n, -1, np.int32),
+                      pid=np.arange(2 * n, dtype=np.int64))
+    hh = Households(place=np.repeat(np.arange(n), 2).astype(np.int32),
+                    hid=np.arange(2 * n, dtype=np.int64), car=np.ones(2 * n, bool),
+                    renter=np.zeros(2 * n, bool), years=np.zeros(2 * n, np.int16),
+                    housed=np.ones(2 * n, bool), key=np.arange(2 * n, dtype=np.int64))
+    pop = Population(hh, persons)
+    p = DemographyParams(union_rate=0.4)
+    s = Streams(6)
+    unions = demography.form_unions(pop, p, lambda ids, slot: s.keyed_uniform(
+        "demography", ids, 2030, slot))
+    assert unions == pytest.approx(0.4 * n, rel=0.1)
+    wives = pop.persons.sex == 1
+    together = pop.persons.hh[wives] == pop.persons.hh[~wives]  # each pair shares a place
+    assert together.sum() == unions

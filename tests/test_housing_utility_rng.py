@@ -28,6 +28,21 @@ def test_prices_follow_demand_and_stock_reacts():
     assert h.dwellings[0] > start[0] and h.dwellings[1] < start[1]
 
 
+def test_price_signal_is_in_full_scale_counts():
+    """Rule: the price update sees full-scale estimates: (a, v) simulated at scale 0.1 move
+    the price exactly as (10 a, 10 v) at 1:1, so the "+ 1" is one full-scale household at
+    every scale (with raw counts, 2 applicants and 1 vacancy at 0.1 gave log(3/2), not
+    log(21/11))."""
+    p = HousingParams()
+    small = Housing.initial(np.array([100, 100, 100]), p, np.random.default_rng(0))
+    full = Housing.initial(np.array([1000, 1000, 1000]), p, np.random.default_rng(0))
+    a, v = np.array([2, 0, 7]), np.array([1, 3, 7])
+    small.update(np.array([100, 100, 100]), a, v, p, np.random.default_rng(1), scale=0.1)
+    full.update(np.array([1000, 1000, 1000]), 10 * a, 10 * v, p, np.random.default_rng(1))
+    np.testing.assert_allclose(small.price, full.price)
+    assert small.price[0] == pytest.approx((21 / 11) ** p.price_elasticity)
+
+
 def _state(n: int = 3, **extra) -> SimpleNamespace:
     """A place state of three places: few, some and many jobs; near, mid and far services."""
     return SimpleNamespace(jobs30_car=np.array([10.0, 1e4, 1e5]),

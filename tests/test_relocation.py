@@ -45,6 +45,95 @@ def test_draw_matches_exact_logit_probabilities(origin, seg):
     assert chi2 < 30, (chi2, obs / draws, p)  # 6 dof: p(chi2 > 30) < 1e-4
 
 
+def _one_row_draw(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Destinations of choosers from outside (kernel of ones) for one weight row."""
+    n = len(weights)
+    kernels = distance_kernels(np.zeros((n, n), np.float32), np.zeros(4))
+    attract = np.zeros((16, kernels.shape[2]), np.float32)
+    attract[0, :n] = weights
+    return relocation.draw_destinations(np.full(len(u), -1), np.zeros(len(u), np.int64),
+                                        kernels, np.repeat(np.arange(4), 4), attract, u)
+
+
+@pytest.mark.parametrize("first", [0, 240])
+def test_draw_at_a_block_edge_returns_a_place_with_weight(first):
+    """Rule: a uniform in the float32 gap between a block's total (a pairwise sum) and the end
+    of its running sum still gives a column of that block with weight, never the first column
+    of the next block (a place without vacancies) nor one past the end.
+
+    The block [1, 1e-8 x 15] (n = 256, 16 columns a block) has the pairwise total 1 + 1.2e-7
+    but the running sum 1 (each 1e-8 is lost in float32): every uniform above 1 / total used
+    to land in the next block (``first=0``: column 16, weight 0) or past the end
+    (``first=240``: column 256, IndexError in ``accept``).
+    """
+    n = 256
+    w = np.zeros(n, np.float32)
+    w[first] = 1.0
+    w[first + 1:first + 16] = 1e-8
+    total = float(w.reshape(16, 16).sum(axis=1).astype(np.float64).sum())
+    assert total > 1.0  # the gap exists in float32
+    u = np.concatenate([np.linspace(1.0 / total - 1e-9, 1.0 - 2.0 ** -32, 2000),
+                        [np.nextafter(1.0, 0.0)]])
+    d = _one_row_draw(w, u)
+    assert ((d >= 0) & (d < n)).all(), d.max()
+    assert (w[d] > 0).all(), np.unique(d[w[d] <= 0])
+    assert (d[u * total >= 1.0] == first).all()  # the gap belongs to the block's last weight
+
+
+def test_draw_aimed_at_every_block_boundary_stays_on_weighted_places():
+    """Rule: uniforms aimed at every block boundary (a few ulps either side) of rows with
+    zero-weight columns and blocks give only places with positive weight."""
+    rng = np.random.default_rng(11)
+    n = 300
+    for _ in range(20):
+        w = rng.lognormal(0, 3, n).astype(np.float32)
+        w[rng.random(n) < 0.5] = 0.0
+        w[-20:] = 0.0
+        b = relocation.block_size(n)
+        npad = -(-n // b) * b
+        wp = np.zeros(npad, np.float32)
+        wp[:n] = w
+        bcum = np.cumsum(wp.reshape(-1, b).sum(axis=1), dtype=np.float64)
+        edges = bcum / bcum[-1]
+        u = (edges[:, None] + np.arange(-8, 9)[None, :] * 2.0 ** -52).ravel()
+        u = np.clip(u, 0.0, np.nextafter(1.0, 0.0))
+        d = _one_row_draw(w, u)
+        assert ((d >= 0) & (d < n)).all() and (w[d] > 0).all()
+
+
+@pytest.mark.parametrize("n", [7, 60, 300])
+def test_draw_equals_the_exact_logit_over_seeds(n):
+    """Rule: over 12 seeds (weights with zero columns, origins and segments drawn per seed),
+    the two-level draw has the exact logit probabilities: the summed chi-square statistic
+    (its degrees of freedom summed) is not significant at 1e-4."""
+    from scipy import stats
+
+    chi2_sum, dof = 0.0, 0
+    for seed in range(12):
+        _dist, kernels, values, vacant = _setup(n=n, seed=seed)
+        rng = np.random.default_rng(100 + seed)
+        vacant = np.where(rng.random(n) < 0.3, 0, vacant)
+        vacant[rng.integers(n)] = max(vacant.max(), 1)
+        npad = kernels.shape[2]
+        expv = np.zeros((16, npad), np.float32)
+        expv[:, :n] = np.exp(values - values.max(axis=1, keepdims=True)) * vacant
+        origin, seg = int(rng.integers(-1, n)), int(rng.integers(16))
+        draws = 20_000 * max(1, n // 30)
+        d = relocation.draw_destinations(np.full(draws, origin), np.full(draws, seg), kernels,
+                                         np.repeat(np.arange(4), 4), expv, rng)
+        p = _exact_probs(origin, seg, kernels, values, vacant)
+        assert (p[d] > 0).all()
+        obs = np.bincount(d, minlength=n).astype(float)
+        exp = draws * p
+        big = exp >= 5  # cells expecting fewer than 5 draws are pooled into one
+        obs = np.append(obs[big], obs[~big].sum())
+        exp = np.append(exp[big], exp[~big].sum())
+        keep = exp > 0
+        chi2_sum += ((obs[keep] - exp[keep]) ** 2 / exp[keep]).sum()
+        dof += int(keep.sum()) - 1
+    assert stats.chi2.sf(chi2_sum, dof) > 1e-4, (chi2_sum, dof)
+
+
 def test_draw_is_the_same_with_one_or_two_threads():
     """Rule: threading is an implementation detail; the same stream gives the same draws."""
     _dist, kernels, values, vacant = _setup(n=300, seed=2)

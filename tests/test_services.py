@@ -7,6 +7,7 @@ import pandas as pd
 
 from sim import data
 from sim.params import ServiceParams, WorldParams
+from sim.rng import Streams
 from sim.services import (
     KINDS,
     ORIGINS,
@@ -53,9 +54,9 @@ def test_unviable_unit_closes_only_after_the_documented_years():
                       closure_hazard=1.0, opening_factor=5.0)
     users = [np.array([0.0, 300, 2000, 100])] + [np.zeros(4)] * 3
     for year in (2022, 2023):
-        update_services(w, s, p, users, year, np.random.default_rng(0))
+        update_services(w, s, p, users, year, Streams(0))
         assert s.open.all()
-    update_services(w, s, p, users, 2024, np.random.default_rng(0))
+    update_services(w, s, p, users, 2024, Streams(0))
     assert s.open[:2].tolist() == [False, True] and s.closed_year[0] == 2024
 
 
@@ -66,7 +67,7 @@ def test_a_place_with_a_big_enough_would_be_catchment_opens_a_unit():
     s = _services([2])
     p = ServiceParams(viability_threshold=(500, 100, 1600, 5000), opening_factor=2.0)
     users = [np.array([1000.0, 300, 2000, 100])] + [np.zeros(4)] * 3
-    out = update_services(w, s, p, users, 2022, np.random.default_rng(0))
+    out = update_services(w, s, p, users, 2022, Streams(0))
     assert out["opened"] == 1
     new = s.origin == ORIGINS.index("opened")
     assert s.place[new].tolist() == [0] and s.kind[new].tolist() == [KINDS.index("grocer")]
