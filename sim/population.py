@@ -39,28 +39,61 @@ from .world import World
 MAX_AGE = 110
 
 
-def age_sex_table(world: World) -> tuple[np.ndarray, np.ndarray]:
-    """Per-parish probabilities over (sex, age), tilted to the parish mean age.
+def municipal_age_sex(base_year: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each municipality's persons by sex and single age on 1 January ``base_year``.
+
+    2014: the single-year table of 2014 (data). From 2016 (FOLK1A): the year's seven age-band
+    totals, split into single years and sexes by the 2014 table with every cohort aged to the
+    year (:func:`sim.migration_rates.single_year_profile`; estimated within bands). 2015: the
+    2014 table aged one year.
+
+    Returns:
+        (municipality codes, counts of shape (n_municipalities, 2, MAX_AGE + 1)).
+    """
+    from .migration_rates import BAND_NAMES, single_year_profile, split_bands
+
+    codes = np.sort(data.age_sex_2014()["municipality_code"].unique()).astype(int)
+    out = np.zeros((len(codes), 2, MAX_AGE + 1))
+    bands = data.municipal_age_bands()
+    rows = bands[bands["year"] == base_year].set_index("municipality_code")
+    for k, code in enumerate(codes):
+        profile = single_year_profile(int(code), base_year)
+        if base_year >= 2016 and code in rows.index:
+            out[k] = split_bands(rows.loc[code, list(BAND_NAMES)].to_numpy(float), profile)
+        else:
+            out[k] = profile
+    return codes, out
+
+
+def age_sex_table(world: World, base_year: int = 2021) -> tuple[np.ndarray, np.ndarray]:
+    """Per-parish probabilities over (sex, age): the municipality's, tilted per parish.
+
+    The municipality's distribution of the base year (:func:`municipal_age_sex`) is tilted
+    (weights ``exp(theta * (age - 40))``) so each parish's expected mean age is its 2021 mean
+    age shifted by its municipality's change since the base year (the 2021 population-
+    weighted parish mean minus the base year's municipal mean): parishes keep their relative
+    age, the municipality its own age profile.
 
     Returns:
         (probs, theta): probs has shape (n_parishes, 2 * (MAX_AGE + 1)) with index
         ``sex * (MAX_AGE + 1) + age``; theta is the tilt per parish.
     """
-    a = data.age_sex_2014()
     par = data.parishes()
-    munis = np.sort(a["municipality_code"].unique())
-    table = np.zeros((len(munis), 2, MAX_AGE + 1))
-    mi = np.searchsorted(munis, a["municipality_code"].to_numpy())
-    si = (a["sex"].to_numpy() == "f").astype(int)
-    np.add.at(table, (mi, si, a["age"].to_numpy().astype(int)), a["population"].to_numpy())
+    munis, table = municipal_age_sex(base_year)
     pm = np.searchsorted(munis, par["municipality_code"].to_numpy())
     if not np.all(munis[np.minimum(pm, len(munis) - 1)] == par["municipality_code"].to_numpy()):
         raise data.DataError(f"{data.data_dir() / data.FILES['age_sex']}: a municipality of the "
                              "parish file has no age-sex rows; restore the shipped file")
-    base = table[pm].reshape(len(par), -1)
-    base = base / base.sum(axis=1, keepdims=True)
     ages = np.tile(np.arange(MAX_AGE + 1), 2).astype(float)
-    target = par["mean_age"].to_numpy(float)
+    flat = table.reshape(len(munis), -1)
+    muni_mean = (flat * ages).sum(1) / flat.sum(1)
+    pop = par["population"].to_numpy(float)
+    mean21 = par["mean_age"].to_numpy(float)
+    parish_mean = np.bincount(pm, weights=pop * mean21, minlength=len(munis)) / np.maximum(
+        np.bincount(pm, weights=pop, minlength=len(munis)), 1e-9)
+    base = flat[pm]
+    base = base / base.sum(axis=1, keepdims=True)
+    target = mean21 - (parish_mean[pm] - muni_mean[pm])
     lo = np.full(len(par), -0.3)
     hi = np.full(len(par), 0.3)
     for _ in range(50):
@@ -74,13 +107,13 @@ def age_sex_table(world: World) -> tuple[np.ndarray, np.ndarray]:
     return w / w.sum(1, keepdims=True), theta
 
 
-def place_age_sex_probs(world: World) -> np.ndarray:
+def place_age_sex_probs(world: World, base_year: int = 2021) -> np.ndarray:
     """Age-sex probabilities per place: the mix of its parishes' tilted tables.
 
     A town that spans several parishes takes each parish's table in proportion to the people
     it draws from that parish (``world.allocation``).
     """
-    probs, _ = age_sex_table(world)
+    probs, _ = age_sex_table(world, base_year)
     par = data.parishes()
     pidx = pd.Series(np.arange(len(par)), index=par["parish_code"].to_numpy())
     a = world.allocation
@@ -345,7 +378,7 @@ def synthesize(world: World, params: Parameters,
     n_per_place = _stochastic_round(pop_place * params.scale, rng) if params.scale < 1 \
         else pop_place.astype(np.int64)
     place = np.repeat(np.arange(world.n), n_per_place).astype(np.int32)
-    probs = place_age_sex_probs(world)
+    probs = place_age_sex_probs(world, params.base_year)
     cum = np.cumsum(probs, axis=1)
     cum[:, -1] = 1.0
     # stratified uniforms per place ((rank + U) / n): each place's sample spans its age-sex
