@@ -36,6 +36,7 @@ seeds = [0]
 validation_scale = 0.01
 validation_seeds = [0, 1]
 noise_seeds = [1, 2]
+baseline_scale = 0.01
 closure_lag_years = 11
 [optimizer]
 maxiter = 1
@@ -333,7 +334,8 @@ def test_params_toml_round_trips_and_report_is_complete(tiny_fits, monkeypatch):
         cfg, man["x"], relocation={"location_constants": man["location_constants"]})
     for name in ("README.md", "parameters.csv", "convergence.png", "fit_municipal.png",
                  "mobility.csv", "mobility.png", "grocers.csv", "closure_lag.csv",
-                 "closure_lag.png", "validation.csv", "validation_summary.csv", "manifest.json"):
+                 "closure_lag.png", "validation.csv", "validation_summary.csv", "manifest.json",
+                 "baseline.md", "baseline_municipal.csv", "baseline_towns.csv"):
         assert (a / "report" / name).stat().st_size > 0, name
     summary = pd.read_csv(a / "report" / "validation_summary.csv")
     assert len(summary) == 3 and summary["municipalities"].eq(19).all()

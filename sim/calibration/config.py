@@ -68,6 +68,9 @@ class Simulation(FrozenModel):
     noise_seeds: list[int] = Field(
         [10, 11, 12, 13, 14, 15], min_length=2,
         description="extra seeds evaluated at the optimum to show the fit is not noise")
+    baseline_scale: float = Field(
+        1.0, gt=0, le=1, description="scale of the default run 2021-2040 checked against the "
+        "data in the report (baseline.md; 1 = one agent per household)")
     closure_lag_years: int = Field(
         20, ge=11, le=60,
         description="length of the run from 2021 (calibrated values, validation scale) in "

@@ -112,6 +112,7 @@ def calibrate(config_path: str | Path, out_dir: str | Path = "calibration",
         lag, lag_info = report.closure_lag(lag_params, seed=cfg.simulation.seeds[0])
         lag.to_csv(tmp / "closure_lag.csv", index=False)
         report.closure_chart(lag, lag_info, tmp / "closure_lag.png")
+        write_baseline(cfg, result.overrides, tmp)
         manifest = _manifest(cfg, config_path, result, v, lag_info)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n",
                                            encoding="utf-8")
@@ -119,6 +120,18 @@ def calibrate(config_path: str | Path, out_dir: str | Path = "calibration",
                                        encoding="utf-8")
         write_params(result, cfg, config_path, out_dir / "params.toml")
     return manifest
+
+
+def write_baseline(cfg: CalibrationConfig, fitted: dict[str, Any], folder: Path) -> None:
+    """The default run 2021-2040 with the fitted values, checked against the data."""
+    from .baseline import baseline_check, to_markdown
+
+    params = Parameters.model_validate(deep_merge(
+        Parameters().resolved(), {**fitted, "scale": cfg.simulation.baseline_scale}))
+    b = baseline_check(params, seed=cfg.simulation.seeds[0], end_year=2040)
+    (folder / "baseline.md").write_text(to_markdown(b), encoding="utf-8")
+    b.municipal.to_csv(folder / "baseline_municipal.csv")
+    b.towns.to_csv(folder / "baseline_towns.csv", index=False)
 
 
 def _manifest(cfg: CalibrationConfig, config_path: Path, result: FitResult, v: Validation,
