@@ -22,6 +22,10 @@ import numpy as np
 
 from .params import HousingParams
 
+#: Added to the demand per vacancy (and to its neutral value 1) in the price signal: a place
+#: nobody chooses falls as if it had 10 vacancies and no applicant under the count rule.
+DEMAND_SMOOTHING = 0.1
+
 
 @dataclass(frozen=True)
 class HousingResult:
@@ -67,15 +71,18 @@ class Housing:
 
     def update(self, occupied: np.ndarray, applicants: np.ndarray, vacant_before: np.ndarray,
                params: HousingParams, rng: np.random.Generator,
-               scale: float = 1.0) -> HousingResult:
+               scale: float = 1.0, demand: np.ndarray | None = None) -> HousingResult:
         """One year of prices, construction and dereliction (after the moves).
 
-        Counts are simulated (at ``scale``); the price signal uses full-scale estimates.
+        Counts are simulated (at ``scale``). The price signal is ``demand`` (expected
+        first-round choosers per vacancy, scale-free: :func:`sim.relocation.demand_per_vacancy`)
+        when given, else the full-scale counts.
         """
-        full_a = applicants / scale
-        full_v = vacant_before / scale
-        self.price *= np.exp(params.price_elasticity
-                             * np.log((full_a + 1.0) / (full_v + 1.0)))
+        if demand is not None:
+            signal = np.log((demand + DEMAND_SMOOTHING) / (1.0 + DEMAND_SMOOTHING))
+        else:
+            signal = np.log((applicants / scale + 1.0) / (vacant_before / scale + 1.0))
+        self.price *= np.exp(params.price_elasticity * signal)
         self.price = np.clip(self.price, 0.2, 5.0)
         excess = applicants > vacant_before
         self.demand_years = np.where(excess, self.demand_years + 1, 0).astype(np.int16)

@@ -161,7 +161,8 @@ class RegionModel(mesa.Model):
             hh = self.pop.households
             occupied = np.bincount(hh.place[hh.housed], minlength=n)
             built = self.housing.update(occupied, rel.applicants, rel.vacant_before, p.housing,
-                                        self.streams.get("housing", year), p.scale)
+                                        self.streams.get("housing", year),
+                                        p.scale, demand=rel.demand_per_vacancy)
         self.year = year
         with self._clock("records"):
             self.records.record(self._year_record(dem, mig, rel, svc, built))

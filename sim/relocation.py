@@ -112,6 +112,40 @@ def choice_rows(origins: np.ndarray, segs: np.ndarray, kernels: np.ndarray,
     return w
 
 
+def demand_per_vacancy(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
+                       stage_of_seg: np.ndarray, values: np.ndarray,
+                       vacant: np.ndarray) -> np.ndarray:
+    """Expected first-round choosers per vacant dwelling of every place (scale-free).
+
+    With ``u_gj = K_g(j) exp(V_gj)`` the weight of place ``j`` for the choosers of group ``g``
+    (an origin and a segment) before vacancies, a group of ``N_g`` choosers sends
+    ``N_g u_gj v_j / S_g`` of its first choices to ``j``, ``S_g = sum_k u_gk v_k``; per vacancy
+    that is ``q_j = sum_g N_g u_gj / S_g``. Unlike the counts of one year's choices, ``q`` is
+    defined where a place has no vacancy and does not depend on the scale (``N`` and ``S``
+    scale alike), so a price signal built on it is the same at every scale.
+    """
+    n = len(vacant)
+    npad = kernels.shape[2]
+    if len(origin) == 0:
+        return np.zeros(n)
+    key = (origin.astype(np.int64) + 1) * 64 + seg
+    groups, counts = np.unique(key, return_counts=True)
+    g_origin = groups // 64 - 1
+    g_seg = (groups % 64).astype(np.int64)
+    expv = np.zeros((values.shape[0], npad), np.float32)
+    expv[:, :n] = np.exp(values - values.max(axis=1, keepdims=True))
+    vac = np.zeros(npad, np.float32)
+    vac[:n] = np.maximum(vacant, 0)
+    out = np.zeros(npad)
+    for start in range(0, len(groups), CHUNK_ROWS * 4):
+        stop = min(start + CHUNK_ROWS * 4, len(groups))
+        u = choice_rows(g_origin[start:stop], g_seg[start:stop], kernels, stage_of_seg, expv)
+        s = u @ vac
+        ok = s > 0
+        out += (counts[start:stop][ok] / s[ok]) @ u[ok].astype(np.float64)
+    return out[:n]
+
+
 def block_size(n: int) -> int:
     """Columns per block of the two-level draw (about sqrt(n))."""
     return max(int(np.ceil(np.sqrt(n))), 1)
@@ -318,7 +352,9 @@ class RelocationResult:
         extra_emigrants: Young adults who found no dwelling and whose parental home is
             gone: they leave the region (persons per place).
         arrived_by_band: In-migrant persons who found a dwelling, per FOLK1A age band.
-        applicants: First-round choices per place (the housing market's demand signal).
+        applicants: First-round choices per place.
+        demand_per_vacancy: Expected first-round choosers per vacancy of every place
+            (:func:`demand_per_vacancy`; the scale-free demand signal of prices).
         vacant_before: Vacant dwellings per place before the moves.
         moves: Move statistics.
     """
@@ -331,6 +367,7 @@ class RelocationResult:
     extra_emigrants: np.ndarray
     applicants: np.ndarray
     arrived_by_band: np.ndarray
+    demand_per_vacancy: np.ndarray
     vacant_before: np.ndarray
     moves: MoveStats
 
@@ -402,6 +439,8 @@ class Relocation:
         def keyed(rows: np.ndarray, draw: draws.Draw) -> np.ndarray:
             return streams.uniform(draw, chooser_keys[rows], year)
 
+        q = demand_per_vacancy(origin, seg[choosers], self.kernels, self.segments.stage,
+                               values, vacant)
         alloc = allocate(origin, seg[choosers], hh.housed[choosers], self.kernels,
                          self.segments.stage, values, vacant, p.relocation.rounds, None,
                          keyed=keyed, threads=self.threads)
@@ -454,7 +493,8 @@ class Relocation:
             in_from_other_municipality=in_across, out_to_other_municipality=out_across,
             immigrants=arrived, extra_emigrants=extra,
             applicants=np.bincount(alloc.first_choice[alloc.first_choice >= 0], minlength=n),
-            arrived_by_band=arrived_by_band, vacant_before=vacant, moves=stats)
+            arrived_by_band=arrived_by_band, demand_per_vacancy=q, vacant_before=vacant,
+            moves=stats)
 
     # -- the rule's parts a subclass may change --------------------------------------------
     def move_probability(self, stage: np.ndarray, v_home: np.ndarray, logsum: np.ndarray,

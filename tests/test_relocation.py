@@ -194,3 +194,28 @@ def test_move_probability_rises_with_dissatisfaction():
     rate = np.array([0.2, 0.1, 0.1, 0.05])
     p = relocation.move_probability(stage, np.array([-1.0, 0.0, 1.0]), np.zeros(3), rate, 1.0)
     assert p[0] > p[1] > p[2] and p[1] == pytest.approx(0.2)
+
+
+def test_demand_per_vacancy_is_the_expected_first_choices_per_vacancy_and_scale_free():
+    """Rule: demand_per_vacancy gives, for every place, the expected first-round choices per
+    vacant dwelling: times the vacancies it equals the mean of many first-round draws, it is
+    defined where a place has no vacancy, and doubling every chooser group and vacancy (a
+    larger scale) leaves it unchanged."""
+    _dist, kernels, values, vacant = _setup(n=60, seed=4)
+    vacant = vacant.astype(float)
+    vacant[[3, 7]] = 0
+    rng = np.random.default_rng(5)
+    origin = rng.integers(0, 60, 400)
+    seg = rng.integers(0, 16, 400)
+    stage = np.repeat(np.arange(4), 4)
+    q = relocation.demand_per_vacancy(origin, seg, kernels, stage, values, vacant)
+    assert (q[[3, 7]] > 0).all()
+    expv = np.zeros((16, kernels.shape[2]), np.float32)
+    expv[:, :60] = np.exp(values - values.max(axis=1, keepdims=True)) * vacant
+    draws = [np.bincount(relocation.draw_destinations(origin, seg, kernels, stage, expv,
+                                                       np.random.default_rng(s)),
+                         minlength=60) for s in range(300)]
+    np.testing.assert_allclose(np.mean(draws, axis=0), q * vacant, rtol=0.12, atol=0.6)
+    q2 = relocation.demand_per_vacancy(np.repeat(origin, 2), np.repeat(seg, 2), kernels, stage,
+                                       values, 2 * vacant)
+    np.testing.assert_allclose(q2, q, rtol=1e-5)
