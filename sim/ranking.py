@@ -95,12 +95,12 @@ def rank(target: Target, label: str, kinds: Iterable[str], seeds: list[int], sca
                  "places": list(target.places)}
         paths = compare_many(scenarios, baseline, seeds, scale, tmp, jobs,
                              extra={"ranking": where})
-        table = ranking_table([_Folder(p) for p in paths], by)
+        table = ranking_table([ComparisonFolder(p) for p in paths], by)
         (tmp / "ranking.csv").write_text(table.to_csv(index=False), encoding="utf-8")
     return folder
 
 
-class _Folder:
+class ComparisonFolder:
     """A comparison folder read lazily (the report's ``Comparison`` has the same interface)."""
 
     def __init__(self, path: Path) -> None:
@@ -109,12 +109,13 @@ class _Folder:
         self._tables: dict[str, pd.DataFrame] = {}
 
     def table(self, name: str) -> pd.DataFrame:
+        """The table ``name`` (file stem) of the folder."""
         if name not in self._tables:
             self._tables[name] = pd.read_parquet(self.folder / f"{name}.parquet")
         return self._tables[name]
 
 
-def _hours(resolved: dict[str, Any]) -> float:
+def hours_needed(resolved: dict[str, Any]) -> float:
     """Volunteer hours a year per place the scenario's initiatives need (summed)."""
     total = 0.0
     for item in resolved.get("initiatives", []):
@@ -129,7 +130,7 @@ def carrying(comp: Any) -> dict[str, Any]:
     resolved = m.get("resolved_scenario") or {}
     rules = CommunityRules.model_validate(resolved.get("community") or {})
     targeted = np.asarray(m.get("targeted_places", []), int)
-    hours = _hours(resolved)
+    hours = hours_needed(resolved)
     starts = [int(i["start"]) for i in resolved.get("initiatives", [])]
     first = min(starts) if starts else None
     try:

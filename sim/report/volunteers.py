@@ -224,9 +224,9 @@ class VolunteerSection:
 
 
 def _needs_hours(comp: Comparison) -> float:
-    from ..ranking import _hours
+    from ..ranking import hours_needed
 
-    return _hours(comp.manifest.get("resolved_scenario") or {})
+    return hours_needed(comp.manifest.get("resolved_scenario") or {})
 
 
 def place_table(comp: Comparison, places: pd.DataFrame) -> pd.DataFrame:
