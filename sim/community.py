@@ -1,7 +1,8 @@
 """Community capacity: the volunteer hours a place can give to new initiatives (forum question 2).
 
-**Residents' hours.** Every resident aged 16 or more volunteers with the published share of
-their age band and gives the published hours per volunteer (Danish surveys; the ids are rows
+**Residents' hours.** Every resident aged 16 to ``oldest_age`` (85: an assumption, the upper
+age of VIVE's 2012 survey; CFSA's reaches 94) volunteers with the published share of their
+age band and gives the published hours per volunteer (Danish surveys; the ids are rows
 of ``data/evidence_figures.csv``):
 
 =========  =======================  ===================================================
@@ -16,11 +17,12 @@ age        share volunteering        source
 70+        42%                       CFSA 2019 (vol-13)
 =========  =======================  ===================================================
 
-Weighted by Denmark's population aged 16+ (2019, ``denmark_population_age5_sex_1990_2025.csv``)
-these give 39.7% (:func:`national_share`), the surveys' "about 40%" (vol-01, vol-07, vol-10,
-vol-13). ``level`` scales them (DST's cultural-habits survey measures 33%, vol-18; VIVE 2012
-43%, vol-01). In the eight municipalities of Vestjylland the shares are ``west_factor`` =
-42/33 = 1.27 times higher (DST 2018: 42% of adults there against 33% nationally, vol-18).
+Weighted by Denmark's population aged 16-84 (2019,
+``denmark_population_age5_sex_1990_2025.csv``) these give 39.6% (:func:`national_share`), the
+surveys' "about 40%" (vol-01, vol-07, vol-10, vol-13). ``level`` scales them (DST's
+cultural-habits survey measures 33%, vol-18; VIVE 2012 43%, vol-01). In the eight
+municipalities of Vestjylland the shares are ``west_factor`` = 42/33 = 1.27 times higher
+(DST 2018: 42% of adults there against 33% nationally, vol-18).
 
 Hours per volunteer average ``hours_per_month`` (CFSA 2017: 15, vol-15; CFSA 2019: 14,
 vol-14; VIVE 2024: 18, vol-07) over Denmark's volunteers. Volunteers aged 70+ give
@@ -120,6 +122,10 @@ class CommunityRules(FrozenModel):
         0.667, 0.63, 0.667, "evidence: vol-08, vol-09",
         "share of volunteers' hours bound in existing associations (VIVE 2024: about two "
         "thirds; CFSA 2017: 63%)", ge=0.0, lt=1.0)
+    oldest_age: float = magnitude(
+        85.0, 80.0, 95.0, "assumption (the surveys' ages: VIVE 2012 16-85; CFSA 2016-18 16-94, "
+        "vol-15)", "assumption: residents this old or older no longer volunteer (the surveys' "
+        "oldest band, 70+, is open; no figure for the very old was found)", ge=70.0, le=120.0)
     newcomer_years: float = magnitude(
         3.0, 1.0, 5.0, "assumption",
         "assumption: households at their address for less than this many years are newcomers",
@@ -149,9 +155,12 @@ def _band(age: np.ndarray) -> np.ndarray:
     return np.searchsorted(AGE_STARTS, age, side="right") - 1
 
 
-@functools.lru_cache(maxsize=1)
-def _national_weights(folder: str) -> np.ndarray:
-    """Denmark's population by survey age band in :data:`WEIGHT_YEAR` (16-19 as 4/5 of 15-19)."""
+@functools.lru_cache(maxsize=8)
+def _national_weights(folder: str, oldest: float) -> np.ndarray:
+    """Denmark's population by survey age band in :data:`WEIGHT_YEAR`.
+
+    Ages 16-19 are 4/5 of the 15-19 group; five-year groups from ``oldest`` on are left out.
+    """
     from .data import national_population
 
     d = national_population()
@@ -159,7 +168,7 @@ def _national_weights(folder: str) -> np.ndarray:
     out = np.zeros(len(AGE_STARTS))
     for lo, n in zip(d["age_from"].to_numpy(int), d["population"].to_numpy(float),
                      strict=True):
-        if lo + 4 < AGE_STARTS[0]:
+        if lo + 4 < AGE_STARTS[0] or lo >= oldest:
             continue
         if lo < AGE_STARTS[0]:  # the 15-19 group: ages 16-19 are 4 of its 5 years
             n = n * (lo + 5 - AGE_STARTS[0]) / 5
@@ -167,17 +176,17 @@ def _national_weights(folder: str) -> np.ndarray:
     return out
 
 
-def national_weights() -> np.ndarray:
-    """Denmark's population aged 16+ by survey age band (the data in use)."""
+def national_weights(rules: CommunityRules | None = None) -> np.ndarray:
+    """Denmark's population aged 16 to ``rules.oldest_age`` by survey age band (data in use)."""
     from .data import data_dir
 
-    return _national_weights(str(data_dir()))
+    return _national_weights(str(data_dir()), (rules or CommunityRules()).oldest_age)
 
 
 def national_share(rules: CommunityRules | None = None) -> float:
     """Share volunteering over Denmark's population aged 16+ (the survey shares, weighted)."""
     rules = rules or CommunityRules()
-    w = national_weights()
+    w = national_weights(rules)
     return float((w * np.minimum(np.asarray(SHARE_BY_AGE) * rules.level, 1.0)).sum() / w.sum())
 
 
@@ -185,7 +194,8 @@ def hours_by_age(rules: CommunityRules) -> np.ndarray:
     """Hours a year per volunteer by age band, averaging ``hours_per_month x 12`` nationally."""
     ratio = np.ones(len(AGE_STARTS))
     ratio[-1] = rules.old_hours_ratio
-    volunteers = national_weights() * np.minimum(np.asarray(SHARE_BY_AGE) * rules.level, 1.0)
+    volunteers = national_weights(rules) * np.minimum(np.asarray(SHARE_BY_AGE) * rules.level,
+                                                      1.0)
     mean_ratio = (volunteers * ratio).sum() / volunteers.sum()
     return 12.0 * rules.hours_per_month * ratio / mean_ratio
 
@@ -211,7 +221,7 @@ def free_hours(pop: Population, west: np.ndarray, scale: float, rules: Community
     n = len(west)
     pp = pop.persons
     band = _band(pp.age)
-    adult = (band >= 0) & (pp.age >= min_age)
+    adult = (band >= 0) & (pp.age >= min_age) & (pp.age < rules.oldest_age)
     place = pop.households.place[pp.hh[adult]]
     b = band[adult]
     share = np.asarray(SHARE_BY_AGE)[b] * rules.level

@@ -66,7 +66,7 @@ def test_weighted_shares_and_hours_reproduce_the_national_survey_figures():
     volunteers aged 70+ giving old_hours_ratio times a younger volunteer's hours."""
     rules = CommunityRules()
     assert 0.39 <= national_share(rules) <= 0.41
-    w = national_weights()
+    w = national_weights(rules)
     assert len(w) == len(AGE_STARTS) and (w > 0).all()
     h = hours_by_age(rules)
     volunteers = w * np.asarray(SHARE_BY_AGE)
@@ -77,14 +77,15 @@ def test_weighted_shares_and_hours_reproduce_the_national_survey_figures():
 
 
 def test_free_hours_are_share_times_hours_times_the_unbound_part():
-    """Rule: a resident aged 16+ adds share(age) x level [x west_factor in Vestjylland] x
-    hours(age) x (1 - bound_share) x local_share, newcomers x newcomer_factor, under-16s
-    nothing; the sum per place is divided by the scale."""
+    """Rule: a resident aged 16 to oldest_age adds share(age) x level [x west_factor in
+    Vestjylland] x hours(age) x (1 - bound_share) x local_share, newcomers x newcomer_factor;
+    under-16s and the oldest nothing; the sum per place is divided by the scale."""
     rules = CommunityRules()
     h = hours_by_age(rules)
     free = (1 - rules.bound_share) * rules.local_share
-    pop = _population(ages=[10, 20, 45, 75, 20, 75], years=[9, 9, 9, 9, 0, 9],
-                      places=[0, 0, 0, 0, 1, 1])
+    pop = _population(ages=[10, 20, 45, 75, 20, 75, 90], years=[9, 9, 9, 9, 0, 9, 9],
+                      places=[0, 0, 0, 0, 1, 1, 1])
+    assert rules.oldest_age <= 90
     west = np.array([False, True])
     got = free_hours(pop, west, 0.5, rules)
     p0 = (0.43 * h[0] + 0.41 * h[2] + 0.42 * h[5]) * free / 0.5
