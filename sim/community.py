@@ -1,9 +1,9 @@
 """Community capacity: the volunteer hours a place can give to new initiatives (forum question 2).
 
 **Residents' hours.** Every resident aged 16 to ``oldest_age`` (85: an assumption, the upper
-age of VIVE's 2012 survey; CFSA's reaches 94) volunteers with the published share of their
-age band and gives the published hours per volunteer (Danish surveys; the ids are rows
-of ``data/evidence_figures.csv``):
+age of SFI's 2012 survey, vol-27; CFSA's reaches 94, vol-15) volunteers with the published
+share of their age band and gives the published hours per volunteer (Danish surveys; the ids
+are rows of ``data/evidence_figures.csv``):
 
 =========  =======================  ===================================================
 age        share volunteering        source
@@ -123,9 +123,10 @@ class CommunityRules(FrozenModel):
         "share of volunteers' hours bound in existing associations (VIVE 2024: about two "
         "thirds; CFSA 2017: 63%)", ge=0.0, lt=1.0)
     oldest_age: float = magnitude(
-        85.0, 80.0, 95.0, "assumption (the surveys' ages: VIVE 2012 16-85; CFSA 2016-18 16-94, "
-        "vol-15)", "assumption: residents this old or older no longer volunteer (the surveys' "
-        "oldest band, 70+, is open; no figure for the very old was found)", ge=70.0, le=120.0)
+        85.0, 80.0, 95.0, "assumption (the surveys' ages: SFI/VIVE 2012 16-85, vol-27; CFSA "
+        "2016-18 16-94, vol-15)", "assumption: residents this old or older no longer volunteer "
+        "(the surveys' oldest band, 70+, is open; no figure for the very old was found)",
+        ge=70.0, le=120.0)
     newcomer_years: float = magnitude(
         3.0, 1.0, 5.0, "assumption",
         "assumption: households at their address for less than this many years are newcomers",
