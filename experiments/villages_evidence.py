@@ -8,7 +8,9 @@ Run from the repository root (long: about an hour at 20 seeds on two cores)::
 Parts (each resumes: a comparison folder that exists is kept):
 
 1. ``capacity``: the residents' free volunteer hours at the start (2021 residents) by
-   settlement size, against the survey figures they are built from (:mod:`sim.community`).
+   settlement size, against the survey figures they are built from (:mod:`sim.community`);
+   ``ageing``: the free hours per inhabitant of villages under 1,000 in 2022 and 2050 over the
+   ranges of the rules that decide how ageing counts (three baseline runs).
 2. ``package``: ``scenarios/village_package_west.toml`` against the baseline, with the
    central community rules and with ``community.local_share`` at its low end, each also with
    unlimited capacity (``community.unlimited``): where capacity binds, the failures it
@@ -44,7 +46,7 @@ from sim.community import (
 from sim.compare import compare_many
 from sim.model import RegionModel
 from sim.places import SIZE_CLASSES, build_places, settlement_class
-from sim.ranges import at_end, magnitudes
+from sim.ranges import at_end, magnitudes, ranges_of
 from sim.ranking import ComparisonFolder, candidates, ranking_table
 from sim.scenario import Target, load, parameters
 
@@ -115,6 +117,40 @@ def capacity(scale: float, seeds: list[int]) -> pd.DataFrame:
                             "hours_per_inhabitant", "hours_per_adult_16",
                             "survey_per_adult_national", "survey_per_adult_west",
                             "west_share_of_persons"]]
+
+
+def ageing(scale: float, seeds: list[int]) -> pd.DataFrame:
+    """Free hours per inhabitant of villages under 1,000, 2022 and 2050, over rule ranges.
+
+    Baseline runs; the rules varied are those that decide how ageing counts
+    (``old_hours_ratio``, ``oldest_age``) and the level (``level``, ``hours_per_month``).
+    """
+    places = build_places().places
+    base = load(BASELINE, places)
+    variants = {"central": CommunityRules()}
+    for field in ("old_hours_ratio", "oldest_age", "level", "hours_per_month"):
+        for end in ("low", "high"):
+            r = ranges_of(CommunityRules)[field]
+            variants[f"{field}-{end}"] = CommunityRules(**{field: r.at(end)})
+    rows = []
+    for seed in seeds[:3]:
+        m = RegionModel(parameters(base).with_overrides(scale=scale), seed=seed)
+        pop0 = m.world.places["population"].to_numpy(float)
+        village = ((m.world.places["kind"] == "town").to_numpy() & (pop0 < 1000))
+        west = west_mask(m.world.places["municipality"].to_numpy())
+        while m.year < m.params.end_year:
+            if m.year + 1 in (2022, m.params.end_year):
+                persons = (m.pop.place_persons(m.world.n) / scale)[village].sum()
+                old = m.pop.persons.age >= 70
+                home = m.pop.households.place[m.pop.persons.hh]
+                share70 = float((old & village[home]).sum() / max(village[home].sum(), 1))
+                for label, rules in variants.items():
+                    h = free_hours(m.pop, west, scale, rules)[village].sum()
+                    rows.append((seed, m.year + 1, label, h / persons, share70))
+            m.step()
+    d = pd.DataFrame(rows, columns=["seed", "year", "rules", "per_inhabitant", "share_70"])
+    t = d.groupby(["rules", "year"])[["per_inhabitant", "share_70"]].mean().unstack("year")
+    return t.round(3)
 
 
 # --------------------------------------------------------------------------- 2 package
@@ -329,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--scale", type=float, default=0.25)
     ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--part", choices=("capacity", "package", "ce", "summary", "all"),
+    ap.add_argument("--part", choices=("capacity", "ageing", "package", "ce", "summary", "all"),
                     default="all")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
@@ -342,6 +378,10 @@ def main(argv: list[str] | None = None) -> int:
         t = capacity(args.scale, seeds)
         t.to_csv(args.out / "capacity_by_size.csv", index=False)
         print(t.round(1).to_string(index=False))
+    if args.part in ("ageing", "all"):
+        t = ageing(args.scale, seeds)
+        t.to_csv(args.out / "ageing_rules.csv")
+        print(t.to_string())
     if args.part in ("package", "all"):
         compare_many(package_scenarios(places), baseline, seeds, args.scale,
                      args.out / "package", args.jobs, skip_existing=True)
@@ -357,6 +397,9 @@ def main(argv: list[str] | None = None) -> int:
                 "## The west package\n", package_summary(args.out / "package"), "",
                 "## Free hours to the last year (baseline)\n",
                 ageing_summary(args.out / "package"), "",
+                "## Villages under 1,000: free hours per inhabitant over the rules' ranges\n",
+                (args.out / "ageing_rules.csv").read_text(encoding="utf-8")
+                if (args.out / "ageing_rules.csv").exists() else "(not run)", "",
                 "## Coop shop survival\n", survival_summary(args.out / "ce"), "",
                 "## Cost-effectiveness\n", ce_summary(args.out / "ce")]
         (args.out / "summary.md").write_text("\n".join(text) + "\n", encoding="utf-8")
