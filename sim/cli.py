@@ -120,6 +120,24 @@ Examples:
 """
 
 
+RANK_HELP = """\
+Try every initiative kind (or --kinds) alone in a village or a class of similar villages,
+from the same start year, against one baseline over the same seeds (common random
+numbers), and rank them by what each DKK million buys: the difference in residents of the
+villages in the last year (or --by another outcome) per million of the initiative's cost,
+with its 95% interval over seeds. For each kind the table also says the volunteer hours it
+needs a year, the villages' free volunteer hours in the last year and whether their
+volunteers can carry it (yes, at_risk, no).
+
+Writes OUT/NAME/ranking.csv and one comparison folder per kind; `landsim report OUT/NAME`
+shows the ranking as a section of the forum report.
+
+Examples:
+  landsim rank --place Bøvlingbjerg --seeds 20 --scale 0.1
+  landsim rank --like Bøvlingbjerg --k 10 --kinds coop_grocer,car_sharing,flex_transit
+"""
+
+
 def _seed(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"--seed takes a non-negative integer, not {text!r}")
@@ -189,7 +207,44 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--jobs", type=int, default=1, help="parallel processes (default 1)")
     cmp_.add_argument("--out", type=Path, default=Path("results"))
     cmp_.add_argument("--name", default=None, help="folder name (default compare-<scenario>)")
+    cmp_.add_argument("--vary", action="append", default=[], metavar="NAME",
+                      help="a magnitude with a plausible range to set with --at: "
+                      "KIND.SETTING (e.g. coop_grocer.threshold_factor), community.NAME (e.g. "
+                      "community.local_share) or 'all'; repeatable")
+    cmp_.add_argument("--at", choices=("low", "central", "high", "sample"), default=None,
+                      help="run the --vary magnitudes at this end of their ranges, or drawn "
+                      "uniformly from them per seed (sample)")
     cmp_.set_defaults(func=cmd_compare)
+    rnk = sub.add_parser("rank", help="which initiatives give the most per krone in a village",
+                         description=RANK_HELP,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    where = rnk.add_mutually_exclusive_group(required=True)
+    where.add_argument("--place", action="append", default=[], metavar="NAME",
+                       help="a village (a town's unique name); repeatable for several")
+    where.add_argument("--like", metavar="NAME", default=None,
+                       help="the class of villages most like NAME (see `landsim similar`)")
+    rnk.add_argument("--k", type=int, default=10,
+                     help="how many similar villages with --like (default 10)")
+    rnk.add_argument("--kinds", default=None, metavar="KIND[,KIND...]",
+                     help="initiative kinds to try (default: every registered kind)")
+    rnk.add_argument("--start", type=int, default=2027, help="start year (default 2027)")
+    rnk.add_argument("--end", type=int, default=2050, help="last year (default 2050)")
+    rnk.add_argument("--by", default="residents",
+                     choices=("residents", "residents_region", "grocer_person_years",
+                              "service_years"),
+                     help="outcome to rank by, per DKK million (default residents: residents "
+                     "of the villages in the last year)")
+    rnk.add_argument("--seeds", type=int, default=20, help="number of seeds (default 20)")
+    rnk.add_argument("--first-seed", type=_seed, default=0, help="first seed (default 0)")
+    rnk.add_argument("--scale", type=_scale, default=0.25,
+                     help="share of households simulated (default 0.25)")
+    rnk.add_argument("--jobs", type=int, default=1, help="parallel processes (default 1)")
+    rnk.add_argument("--baseline", type=Path, default=None, metavar="FILE",
+                     help="baseline scenario (default: scenarios/baseline.toml if it exists, "
+                     "else the default parameters); its [years] end wins over --end")
+    rnk.add_argument("--out", type=Path, default=Path("results"))
+    rnk.add_argument("--name", default=None, help="folder name (default rank-<village>)")
+    rnk.set_defaults(func=cmd_rank)
     data = sub.add_parser("data", help="data maintenance (refresh Statistics Denmark tables)",
                           description="Data maintenance. 'landsim data refresh --help' for "
                           "the refresh of Statistics Denmark tables.")
@@ -559,14 +614,30 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if baseline.years.end != scenario.years.end:
         return _fail(f"baseline ends in {baseline.years.end} but the scenario in "
                      f"{scenario.years.end}; give both the same [years] end")
-    name = args.name or f"compare-{scenario.name}"
+    if bool(args.vary) != bool(args.at):
+        return _fail("--vary and --at go together: name the magnitudes (--vary) and the end "
+                     "of their ranges (--at low|central|high|sample)")
+    from .ranges import magnitudes
+
+    if args.vary:
+        known = magnitudes(scenario)
+        for v in args.vary:
+            if v != "all" and v not in known:
+                import difflib
+                close = difflib.get_close_matches(v, list(known), n=1, cutoff=0.6)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                return _fail(f"--vary {v!r}: not a magnitude with a range in "
+                             f"{args.scenario}{hint} (known: {', '.join(sorted(known))})")
+    label = f".{args.vary[0] if len(args.vary) == 1 else 'all'}-{args.at}" if args.vary else ""
+    name = args.name or f"compare-{scenario.name}{label}"
     if (args.out / name).exists():
         return _fail(f"{args.out / name} already exists; choose another --name")
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     t0 = time.perf_counter()
-    print(f"comparing {scenario.name} with {baseline.name}: {len(seeds)} seeds x 2 runs at "
-          f"scale {args.scale:g} ...", file=sys.stderr)
-    folder = compare(scenario, baseline, seeds, args.scale, args.out, name, jobs=args.jobs)
+    print(f"comparing {scenario.name}{label} with {baseline.name}: {len(seeds)} seeds x 2 runs "
+          f"at scale {args.scale:g} ...", file=sys.stderr)
+    folder = compare(scenario, baseline, seeds, args.scale, args.out, name, jobs=args.jobs,
+                     vary=args.vary or None, at=args.at)
     import pandas as pd
 
     t = pd.read_parquet(folder / "difference_targeted.parquet").iloc[-1]
@@ -578,7 +649,89 @@ def cmd_compare(args: argparse.Namespace) -> int:
           file=sys.stderr)
     print(f"initiatives failed: {len(failed)} of {int((ev['event'] == 'started').sum())} "
           "place-runs (see initiative_events.parquet for where, when and why)", file=sys.stderr)
+    eff = pd.read_parquet(folder / "effectiveness.parquet")
+    e = eff[(eff["outcome"] == "residents") & (eff["cost_end"] == "central")].iloc[0]
+    if e["cost_dkk"] > 0:
+        print(f"cost: DKK {e['cost_dkk'] / 1e6:,.2f} million (beyond the baseline); residents "
+              f"of the targeted places per DKK million: {e['per_million']:+,.1f} (95% interval "
+              f"{e['per_million_low']:+,.1f} to {e['per_million_high']:+,.1f}; see "
+              "effectiveness.csv)", file=sys.stderr)
     print(f"done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    print(folder)
+    return 0
+
+
+def cmd_rank(args: argparse.Namespace) -> int:
+    """``landsim rank``: initiatives ranked by what each DKK million buys in a village."""
+    from .initiatives import INITIATIVES
+    from .ranking import format_table, rank
+    from .scenario import Target
+
+    if args.seeds < 2:
+        return _fail("--seeds must be at least 2 (intervals need several seeds)")
+    if not 2022 <= args.start <= args.end <= 2100:
+        return _fail(f"--start {args.start} and --end {args.end}: need 2022 <= start <= end "
+                     "<= 2100")
+    kinds = sorted(INITIATIVES) if args.kinds is None else \
+        [k.strip() for k in args.kinds.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in INITIATIVES]
+    if unknown or not kinds:
+        return _fail(f"--kinds: unknown kind(s) {', '.join(unknown) or '(none given)'}; known: "
+                     f"{', '.join(sorted(INITIATIVES))}")
+    places = _places()
+    from .scenario import Scenario, ScenarioError, load
+    from .similar import find_place
+
+    base_path = args.baseline or Path("scenarios/baseline.toml")
+    try:
+        baseline = load(base_path, places) if args.baseline is not None or base_path.exists() \
+            else Scenario(name="baseline", years={"end": args.end})
+    except ScenarioError as e:
+        return _fail_all(e.problems)
+    if args.start > baseline.years.end:
+        return _fail(f"--start {args.start} is after the baseline's last year "
+                     f"{baseline.years.end}")
+    if args.like is not None:
+        if not 1 <= args.k <= 100:
+            return _fail(f"--k must be 1-100, not {args.k}")
+        try:
+            find_place(places, args.like)
+        except ValueError as e:
+            return _fail(f"--like: {e}")
+        target = Target(similar_to=args.like, k=args.k)
+        label = f"the {args.k} villages most like {args.like}"
+        slug = args.like
+    else:
+        for name in args.place:
+            n = int((places["name"] == name).sum())
+            if n == 0:
+                try:
+                    find_place(places, name)
+                except ValueError as e:
+                    return _fail(f"--place: {e}")
+                return _fail(f"--place {name!r}: give a town's own name (see `landsim similar "
+                             f"{name!r}`)")
+            if n > 1:
+                munis = ", ".join(sorted(places.loc[places["name"] == name, "municipality"]))
+                return _fail(f"--place {name!r} names {n} places ({munis}); use --like "
+                             f"'{name}, <municipality>' --k 1 for one of them")
+        target = Target(places=args.place, kind="any")
+        label = ", ".join(args.place)
+        slug = args.place[0] if len(args.place) == 1 else f"{args.place[0]}+{len(args.place) - 1}"
+    name = args.name or "rank-" + re.sub(r"[^\w.-]+", "_", slug)
+    if (args.out / name).exists():
+        return _fail(f"{args.out / name} already exists; choose another --name")
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    t0 = time.perf_counter()
+    print(f"ranking {len(kinds)} initiative kinds in {label}: {len(seeds)} seeds x "
+          f"{len(kinds) + 1} runs at scale {args.scale:g} ...", file=sys.stderr)
+    folder = rank(target, label, kinds, seeds, args.scale, args.out, name, start=args.start,
+                  end_year=baseline.years.end, baseline=baseline, jobs=args.jobs, by=args.by)
+    import pandas as pd
+
+    print(format_table(pd.read_csv(folder / "ranking.csv")))
+    print(f"done in {time.perf_counter() - t0:.0f} s; `landsim report {folder}` for the forum "
+          "report", file=sys.stderr)
     print(folder)
     return 0
 

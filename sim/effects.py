@@ -8,29 +8,31 @@ fails it simply declares nothing more, so nothing is ever undone by hand.
 
 Several effects on one place combine by a stated rule:
 
-============================  ===========================================  ==============
-effect                        meaning                                      combined by
-============================  ===========================================  ==============
-:class:`ServiceReach`         the kind counts as reachable within ``km``   minimum
-                              (also the nearest open unit counts)
-:class:`BusLevel`             bus service level at least ``level``         maximum
-:class:`ScoreBoost`           a place score (``nature``, ``community`` or  sum
-                              a term's own score) raised by ``delta``
-:class:`CarAccess`            households without a car gain ``share`` of   maximum
-                              what a car adds to the place's value
-:class:`ValueShift`           utility added to some segments               sum
-:class:`ServiceUnit`          a unit of the kind held open, surviving on   one unit per
-                              ``factor`` times the viability threshold     place and kind;
-                                                                           minimum factor
-:class:`DwellingChange`       dwellings added (+) or removed (-) this      sum
-                              year (simulated scale)
-:class:`VolunteerRelief`      the place's volunteer fatigue falls by       sum
-                              ``amount`` at the next renewal
-:class:`InMigrantAgeWeight`   in-migrant households headed 55+ weigh       maximum
-                              ``factor`` (region-wide)
-:class:`ValueAdjuster`        any other change of the utilities: a         in the order
-                              function ``(values, segments, state)``       declared
-============================  ===========================================  ==============
+==============================  ===========================================  ==============
+effect                          meaning                                      combined by
+==============================  ===========================================  ==============
+:class:`ServiceReach`           the kind counts as reachable within ``km``   minimum
+                                (also the nearest open unit counts)
+:class:`BusLevel`               bus service level at least ``level``         maximum
+:class:`ScoreBoost`             a place score (``nature``, ``community`` or  sum
+                                a term's own score) raised by ``delta``
+:class:`CarAccess`              households without a car gain ``share`` of   maximum
+                                what a car adds to the place's value
+:class:`ValueShift`             utility added to some segments               sum
+:class:`ServiceUnit`            a unit of the kind held open, surviving on   one unit per
+                                ``factor`` times the viability threshold     place and kind;
+                                                                             minimum factor
+:class:`DwellingChange`         dwellings added (+) or removed (-) this      sum
+                                year (simulated scale)
+:class:`VolunteerRelief`        the place's volunteer fatigue falls by       sum
+                                ``amount`` at the next renewal
+:class:`VolunteerRecruitment`   a share ``share`` of the place's non-        sum, at most 1
+                                volunteers joins at the next renewal
+:class:`InMigrantAgeWeight`     in-migrant households headed 55+ weigh       maximum
+                                ``factor`` (region-wide)
+:class:`ValueAdjuster`          any other change of the utilities: a         in the order
+                                function ``(values, segments, state)``       declared
+==============================  ===========================================  ==============
 
 Utility changes apply in this order: terms, then value shifts, then car access, then
 adjusters.
@@ -157,6 +159,18 @@ class VolunteerRelief(Effect):
 
 
 @dataclass(frozen=True, kw_only=True)
+class VolunteerRecruitment(Effect):
+    """A share ``share`` of the places' non-volunteers joins at the next renewal.
+
+    Every age band's share volunteering ``p`` becomes ``p + share (1 - p)`` when the volunteer
+    capacity is renewed (:func:`sim.community.renew`).
+    """
+
+    share: float
+    rule: ClassVar[str] = "sum, at most 1"
+
+
+@dataclass(frozen=True, kw_only=True)
 class InMigrantAgeWeight(Effect):
     """In-migrant households headed 55+ are ``factor`` times as likely (region-wide)."""
 
@@ -260,6 +274,13 @@ class EffectSet:
         for e in self.of(VolunteerRelief):
             np.add.at(out, e.places, float(e.amount))
         return out
+
+    def volunteer_recruitment(self) -> np.ndarray:
+        """Share of the non-volunteers recruited per place (sum of the shares, at most 1)."""
+        out = np.zeros(self.n)
+        for e in self.of(VolunteerRecruitment):
+            np.add.at(out, e.places, float(e.share))
+        return np.minimum(out, 1.0)
 
     def in_migrant_old_weight(self) -> float:
         """Weight of in-migrant households headed 55+ (1 when nothing is declared)."""

@@ -3,9 +3,15 @@
 First in every year. The stage renews the places' volunteer capacity (when the scenario has
 interventions), then asks every initiative and trend, in the scenario's order, for its
 effects this year. They read the model through an :class:`InterventionView` (read-only
-arrays) and lend volunteer hours from the stage's :class:`sim.community.Community`; what
-they change is only what they declare (:mod:`sim.effects`). The result, an
+arrays) and claim volunteer hours from the stage's :class:`sim.community.Community`: one
+pool per place that every initiative of the place draws on, first come, first served in the
+scenario's order, so initiatives in one village compete for the same people. What they
+change is only what they declare (:mod:`sim.effects`). The result, an
 :class:`InterventionsResult`, carries the year's effects to the stages that apply them.
+
+The community's rules are a :class:`sim.community.CommunityRules` item in the list of
+interventions (a scenario file's ``[community]`` table; the defaults without one). What the
+volunteers gave and were refused each year is kept (:meth:`Interventions.community_table`).
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from .community import Community, renew
+from .community import Community, CommunityRules, renew, west_mask
 from .effects import Effect, EffectSet
 from .household import Population
 from .initiatives.base import Event, Initiative
@@ -66,6 +73,7 @@ class InterventionView:
         jobs_within: ``jobs_within(minutes, by_bus=False)``: jobs reachable from each place.
         state: Last year's place state (what movers saw; the start state in the first year).
         persons: Persons per place (simulated).
+        carless: Households without a car per place (simulated).
         occupied: Occupied dwellings per place (simulated).
         dwellings: Dwellings per place (simulated).
         open_count: Open service units per place and kind.
@@ -80,6 +88,7 @@ class InterventionView:
     jobs_within: Any
     state: PlaceState
     persons: np.ndarray
+    carless: np.ndarray
     occupied: np.ndarray
     dwellings: np.ndarray
     open_count: np.ndarray
@@ -107,15 +116,24 @@ class Interventions:
     """The scenario's initiatives and trends, and the volunteer capacity they share.
 
     Args:
-        items: Initiative and trend objects in the scenario's order.
+        items: Initiative and trend objects in the scenario's order, and at most one
+            :class:`sim.community.CommunityRules` (the rules of the volunteer capacity;
+            the defaults if none).
         n_places: Number of places.
     """
 
     def __init__(self, items: list[Any], n_places: int) -> None:
-        self.items = list(items)
+        rules = [it for it in items if isinstance(it, CommunityRules)]
+        if len(rules) > 1:
+            raise ValueError("at most one CommunityRules item")
+        self.rules = rules[0] if rules else CommunityRules()
+        self.items = [it for it in items if not isinstance(it, CommunityRules)]
         self.n = n_places
-        self.community = Community.empty(n_places)
+        self.community = Community.empty(n_places, self.rules)
         self._relief = np.zeros(n_places)
+        self._recruitment = np.zeros(n_places)
+        self._west: np.ndarray | None = None
+        self._log: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._labels = [f"{i + 1}:{getattr(it, 'name', None) or it.kind}"
                         for i, it in enumerate(self.items)]
 
@@ -128,14 +146,37 @@ class Interventions:
         """Renew the volunteer capacity and collect this year's effects."""
         if not self.items:
             return InterventionsResult(EffectSet([], self.n))
-        renew(self.community, pop, self.n, scale, self._relief)
+        if self._west is None:
+            self._west = west_mask(view.world.places["municipality"].to_numpy())
+        c = self.community
+        renew(c, pop, self._west, scale, self._relief, self._recruitment)
         effects: list[Effect] = []
         for label, item in zip(self._labels, self.items, strict=True):
-            for e in item.step(view, view.year, self.community):
+            for e in item.step(view, view.year, c):
                 effects.append(dataclasses.replace(e, source=label))
         result = EffectSet(effects, self.n)
         self._relief = result.volunteer_relief()
+        self._recruitment = result.volunteer_recruitment()
+        self._log.append((view.year, c.capacity.copy(), c.fatigue.copy(), c.used.copy(),
+                          c.refused.copy()))
         return InterventionsResult(result)
+
+    def community_table(self) -> pd.DataFrame:
+        """The volunteer capacity of every place in every year so far (hours, full scale).
+
+        Columns: ``year``, ``place_id``, ``capacity`` (free hours of the residents),
+        ``fatigue``, ``available`` (capacity after fatigue, before claims), ``used`` (hours
+        claimed) and ``refused`` (hours asked for but not available).
+        """
+        cols = ["year", "place_id", "capacity", "fatigue", "available", "used", "refused"]
+        if not self._log:
+            return pd.DataFrame(columns=cols)
+        frames = [pd.DataFrame({"year": year, "place_id": np.arange(self.n),
+                                "capacity": cap, "fatigue": fat,
+                                "available": cap * (1.0 - fat), "used": used,
+                                "refused": ref})
+                  for year, cap, fat, used, ref in self._log]
+        return pd.concat(frames, ignore_index=True)[cols]
 
     def events(self) -> list[Event]:
         """Every event of every initiative so far."""
@@ -152,6 +193,7 @@ def make_view(year: int, params: Parameters, world: World, segments: Segments,
         year=year, params=params, world=world, segments=segments, access=access,
         jobs_within=jobs_within, state=state,
         persons=_read_only(pop.place_persons(n)),
+        carless=_read_only(np.bincount(hh.place[~hh.car], minlength=n)),
         occupied=_read_only(np.bincount(hh.place[hh.housed], minlength=n)),
         dwellings=_read_only(dwellings), open_count=_read_only(services.open_count(n)),
         streams=streams, _services=services)

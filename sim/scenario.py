@@ -17,13 +17,16 @@ rejected; it can never execute code)::
     [[initiatives]]
     kind = "coop_grocer"
     start = 2027
-    budget_dkk = 600000
+    costs = { start_dkk = 600000 }    # optional: replaces the kind's own costs (per place)
     [initiatives.target]
     municipalities = ["Lemvig", "Struer"]
     population = [300, 1000]
     lacks = ["grocer"]
     [initiatives.settings]
     type = "B"
+
+    [community]                       # optional: rules of the volunteer capacity
+    bound_share = 0.63
 
 :func:`validate_files` reports every problem of every file at once, with file, 1-based item,
 field, value, what is allowed and "did you mean ..." for misspelt place or municipality names.
@@ -41,6 +44,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
+from .community import CommunityRules
+from .costs import CostOverride
 from .infra import (
     InputFileError,
     PathError,
@@ -107,14 +112,23 @@ class InitiativeSpec(StrictModel):
     start: int = Field(ge=2022, le=2100, description="first year it acts (1 January)")
     end: int | None = Field(None, ge=2022, le=2100, description="last year it acts")
     target: Target = Field(description="where it applies")
-    budget_dkk: float | None = Field(None, ge=0, description="budget in DKK (recorded)")
+    budget_dkk: float | None = Field(
+        None, ge=0, description="older name of costs.start_dkk: the start cost per place (DKK)")
+    costs: CostOverride | None = Field(
+        None, description="costs per place replacing the kind's own (DKK): start_dkk, "
+        "yearly_dkk, yearly_per_resident_dkk")
     settings: dict[str, Any] = Field({}, description="kind-specific settings")
 
     @model_validator(mode="after")
     def _check(self) -> InitiativeSpec:
         if self.end is not None and self.end < self.start:
             raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        if self.budget_dkk is not None and self.costs is not None \
+                and self.costs.start_dkk is not None:
+            raise ValueError("the start cost is given twice (budget_dkk and costs.start_dkk); "
+                             "keep costs.start_dkk and remove budget_dkk")
         return self
+
 
 
 class TrendSpec(StrictModel):
@@ -143,6 +157,9 @@ class Scenario(StrictModel):
     parameters: dict[str, Any] = Field({}, description="model parameter overrides")
     initiatives: list[InitiativeSpec] = Field([])
     trends: list[TrendSpec] = Field([])
+    community: CommunityRules | None = Field(
+        None, description="rules of the volunteer capacity (sim/community.py; defaults if "
+        "absent)")
 
 
 class ScenarioError(ValueError):
@@ -397,14 +414,18 @@ def resolve_target(target: Target, model) -> np.ndarray:
 
 
 def build_interventions(sc: Scenario, model) -> list:
-    """Initiative and trend objects of ``sc`` resolved against ``model``'s start state."""
-    out: list = []
+    """Initiative and trend objects of ``sc`` resolved against ``model``'s start state.
+
+    The scenario's ``[community]`` rules, if given, come first (see
+    :class:`sim.interventions.Interventions`).
+    """
+    out: list = [sc.community] if sc.community is not None else []
     for spec in sc.initiatives:
         cls = INITIATIVES[spec.kind]
         ini: Initiative = cls(name=spec.name or spec.kind,
                               places=resolve_target(spec.target, model), start=spec.start,
                               end=spec.end, settings=cls.Settings.model_validate(spec.settings),
-                              budget_dkk=spec.budget_dkk)
+                              budget_dkk=spec.budget_dkk, costs=spec.costs)
         out.append(ini)
     for spec in sc.trends:
         cls = TRENDS[spec.kind]

@@ -68,3 +68,64 @@ def test_compare_rejects_bad_input(tmp_path, capsys):
     (tmp_path / "bad.toml").write_text('name = "bad"\nfoo = 1\n')
     assert main(["compare", str(tmp_path / "bad.toml"), "--seeds", "2"]) == 2
     assert "unknown field 'foo'" in capsys.readouterr().err
+
+
+def test_compare_keeps_costs_volunteers_and_what_each_million_buys(comparison):
+    """Rule: the folder holds the costs per arm, seed, item and place, the volunteer capacity
+    per arm, seed, year and place, and per outcome and cost end the difference per DKK
+    million; the per million of residents is the mean over seeds of the paired difference
+    in the targeted places' last-year residents over the seed's extra cost."""
+    costs = pd.read_parquet(comparison / "costs_seeds.parquet")
+    assert set(costs["arm"]) == {"scenario"} and (costs["kind"] == "coop_grocer").all()
+    assert (costs["cost_low"] <= costs["cost_central"]).all()
+    assert (costs["cost_central"] <= costs["cost_high"]).all()
+    com = pd.read_parquet(comparison / "community_year_seeds.parquet")
+    base = com[com["arm"] == "baseline"]
+    assert (base["used"] == 0).all() and np.allclose(base["available"], base["potential"])
+    assert com["year"].min() == 2022 and com["year"].max() == 2025
+    scen = com[com["arm"] == "scenario"]
+    m = json.loads((comparison / "manifest.json").read_text())
+    tg = np.asarray(m["targeted_places"])
+    hours = scen[scen["place_id"].isin(tg) & (scen["year"] >= 2023)]["used"]
+    assert (hours > 0).any()
+    eff = pd.read_parquet(comparison / "effectiveness.parquet")
+    assert set(eff["cost_end"]) == {"low", "central", "high"}
+    e = eff[(eff["outcome"] == "residents") & (eff["cost_end"] == "central")].iloc[0]
+    py = pd.read_parquet(comparison / "place_year_seeds.parquet")
+    last = py[(py["year"] == 2025) & py["place_id"].isin(tg)]
+    g = last.groupby(["arm", "seed"])["population"].sum()
+    diff = (g["scenario"] - g["baseline"]).sort_index()
+    cost = costs.groupby("seed")["cost_central"].sum().sort_index()
+    assert e["per_million"] == pytest.approx(float((diff / (cost / 1e6)).mean()), rel=1e-4)
+    assert e["cost_dkk"] == pytest.approx(float(cost.mean()))
+
+
+def test_compare_runs_a_magnitude_at_an_end_of_its_range(tmp_path):
+    """Rule: --vary KIND.SETTING --at low runs the scenario with that setting at the low end
+    of its range; the manifest names the scenario it varies, the magnitude and the value."""
+    (tmp_path / "baseline.toml").write_text('name = "baseline"\n[years]\nend = 2023\n')
+    (tmp_path / "n.toml").write_text(
+        '# Nature?\nname = "n"\nbase = "baseline.toml"\n[[initiatives]]\n'
+        "kind = 'nature_project'\nstart = 2022\n[initiatives.target]\nplaces = ['Asp']\n")
+    assert main(["compare", str(tmp_path / "n.toml"), "--seeds", "2", "--scale", "0.02",
+                 "--out", str(tmp_path / "out"), "--vary", "nature_project.nature_gain",
+                 "--at", "low"]) == 0
+    folder = tmp_path / "out" / "compare-n.nature_project.nature_gain-low"
+    m = json.loads((folder / "manifest.json").read_text())
+    assert m["varied"] == {"of": "n", "at": "low", "names": ["nature_project.nature_gain"],
+                           "values": {"nature_project.nature_gain": 0.1}}
+    assert m["resolved_scenario"]["initiatives"][0]["settings"]["nature_gain"] == 0.1
+
+
+def test_vary_needs_at_and_a_known_magnitude(comparison, tmp_path, capsys):
+    """Rule: --vary without --at, or a name the scenario has no range for, is one clear
+    message and exit 2 (nothing is run)."""
+    d = comparison.parent.parent
+    scen = str(d / "coop.toml")
+    assert main(["compare", scen, "--seeds", "2", "--vary", "coop_grocer.threshold_factor",
+                 "--out", str(tmp_path)]) == 2
+    assert "--vary and --at go together" in capsys.readouterr().err
+    assert main(["compare", scen, "--seeds", "2", "--vary", "coop_grocer.threshold_fctor",
+                 "--at", "low", "--out", str(tmp_path)]) == 2
+    assert "did you mean 'coop_grocer.threshold_factor'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

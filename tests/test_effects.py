@@ -16,6 +16,7 @@ from sim.effects import (
     ServiceUnit,
     ValueAdjuster,
     ValueShift,
+    VolunteerRecruitment,
     VolunteerRelief,
 )
 from sim.params import SERVICE_KINDS
@@ -70,6 +71,16 @@ def test_car_access_by_maximum_value_shifts_by_sum_dwellings_and_relief_by_sum()
     assert e.volunteer_relief()[4] == pytest.approx(0.15)
     assert e.in_migrant_old_weight() == 3.0
     assert EffectSet([], N).in_migrant_old_weight() == 1.0
+
+
+def test_volunteer_recruitment_adds_up_to_at_most_everyone():
+    """Rule: recruitment shares on one place add up, capped at 1; none means 0."""
+    e = EffectSet([VolunteerRecruitment(places=[1], share=0.1),
+                   VolunteerRecruitment(places=[1, 2], share=0.2),
+                   VolunteerRecruitment(places=[3], share=0.7),
+                   VolunteerRecruitment(places=[3], share=0.6)], N)
+    np.testing.assert_allclose(e.volunteer_recruitment(), [0, 0.3, 0.2, 1.0, 0])
+    assert EffectSet([], N).volunteer_recruitment().tolist() == [0.0] * N
 
 
 def test_no_effects_means_the_neutral_value_of_every_rule():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.community import residents_capacity
+from sim.community import CommunityRules, free_hours, west_mask
 from sim.conformance import declared, make, state_with, values_with
 from sim.effects import EffectSet
 from sim.initiatives import INITIATIVES
@@ -154,22 +154,49 @@ def test_village_school_fails_when_pupils_too_few_and_its_unit_closes():
     assert m.services.held_unit(p, "school") == -1
 
 
+def _carless(m: RegionModel, p: int) -> float:
+    """Full-scale households without a car in place ``p``."""
+    hh = m.pop.households
+    return float(np.sum((hh.place == p) & ~hh.car)) / m.params.scale
+
+
 def test_car_sharing_raises_carless_values_only():
-    """Rule: car sharing adds access_share x the car households' advantage (if positive) to
-    car-less segments in the targeted place; car segments and other places are unchanged."""
+    """Rule: car sharing adds access_share x coverage x the car households' advantage (if
+    positive) to car-less segments in the targeted place, coverage = min(1, cars x
+    members_per_car / car-less households); car segments and other places are unchanged."""
     m = _model()
     p = _village(m)
     seg = m.segments
     car, nocar = seg.select(car=True), seg.select(car=False)
     before = values_with(m, _none(m))
-    after = values_with(m, declared(m, [make("car_sharing", p, 2022,
-                                             settings={"access_share": 0.5})]))
+    settings = {"access_share": 0.5, "cars": 3, "members_per_car": 10.0}
+    after = values_with(m, declared(m, [make("car_sharing", p, 2022, settings=settings)]))
     others = _others(m, p)
     np.testing.assert_array_equal(after[car], before[car])
     np.testing.assert_array_equal(after[:, others], before[:, others])
+    cover = min(1.0, 30.0 / _carless(m, p))
     gap = np.maximum(before[seg.counterpart(nocar, car=True), p] - before[nocar, p], 0.0)
-    np.testing.assert_allclose(after[nocar, p], before[nocar, p] + 0.5 * gap)
+    np.testing.assert_allclose(after[nocar, p], before[nocar, p] + 0.5 * cover * gap,
+                               rtol=1e-5)
     assert (after[nocar, p] > before[nocar, p]).any()
+
+
+def test_a_larger_fleet_covers_more_carless_households():
+    """Rule (members per car, evidence car-06/car-07): where a place has more car-less
+    households than the fleet's members, the share gained grows with the cars until every
+    car-less household can join; beyond that more cars add nothing."""
+    m = _model()
+    p = _village(m)
+    n = _carless(m, p)
+    assert n > 30, "the test needs a place with more car-less households than 3 cars serve"
+    shares = []
+    for cars in (3, 6, int(np.ceil(n / 10)), int(np.ceil(n / 10)) + 5):
+        eff = declared(m, [make("car_sharing", p, 2022, settings={
+            "cars": cars, "members_per_car": 10.0, "access_share": 0.5})])
+        shares.append(float(eff.car_access()[p]))
+    assert shares[0] == pytest.approx(0.5 * 30 / n, rel=1e-5)
+    assert shares[1] == pytest.approx(2 * shares[0], rel=1e-5)
+    assert shares[2] == pytest.approx(0.5) and shares[3] == pytest.approx(0.5)
 
 
 def test_two_car_sharing_schemes_in_one_place_count_the_larger_share():
@@ -255,8 +282,8 @@ def test_housing_build_adds_and_demolish_keeps_occupied():
 
 def test_community_house_raises_community_and_relieves_fatigue_next_year():
     """Rule: a community house raises the place's community score by community_gain (every
-    segment gains community weight x gain there) and lowers its volunteers' fatigue by
-    fatigue_relief at the next renewal."""
+    segment gains community weight x gain there), recruits, and lowers its volunteers'
+    fatigue by fatigue_relief at the next renewal."""
     m = _model()
     p = _village(m)
     ini = make("community_house", p, 2022, settings={"community_gain": 0.5,
@@ -269,9 +296,12 @@ def test_community_house_raises_community_and_relieves_fatigue_next_year():
     diff = values_with(m, eff)[:, p] - values_with(m, _none(m))[:, p]
     np.testing.assert_allclose(diff, 0.5 * _weight(m, "community"))
     assert eff.volunteer_relief()[p] == pytest.approx(0.1)
-    # through the model: after a year using 95% of the capacity, fatigue is 0.3 x 0.95 - 0.15
+    assert eff.volunteer_recruitment()[p] == pytest.approx(ini.settings.recruitment)
+    # through the model: after a year using 95% of the capacity, fatigue is wear x 0.95
     # without the house, and fatigue_relief lower with it
-    hours = 0.95 * residents_capacity(m.pop, m.world.n, m.params.scale)[p]
+    rules = CommunityRules()
+    west = west_mask(m.world.places["municipality"].to_numpy())
+    hours = 0.95 * free_hours(m.pop, west, m.params.scale, rules)[p]
     runs = []
     for house in (True, False):
         items = [make("nature_project", p, 2022, settings={"volunteer_hours": hours})]
@@ -283,7 +313,7 @@ def test_community_house_raises_community_and_relieves_fatigue_next_year():
         m2.step()
         runs.append(m2.interventions.community.fatigue[p])
     f_house, f_alone = runs
-    assert f_alone == pytest.approx(0.3 * 0.95 - 0.15)
+    assert f_alone == pytest.approx(rules.wear * 0.95)
     assert f_house == pytest.approx(f_alone - 0.1)
 
 
@@ -352,3 +382,39 @@ def test_every_kind_documents_itself_and_rejects_unknown_settings(kind):
     assert "**Mechanism.**" in doc and "**Evidence" in doc
     with pytest.raises(ValueError, match="Extra inputs"):
         cls.Settings.model_validate({"no_such_setting": 1})
+
+
+def test_community_house_recruits_volunteers_for_the_next_year():
+    """Rule: a community house's recruitment s turns s of the place's non-volunteers into
+    volunteers at the next renewal: the place's capacity is then free_hours with
+    recruitment s, and other places' capacity is unchanged."""
+    m = _model()
+    p = _village(m)
+    house = make("community_house", p, 2022, settings={"recruitment": 0.2,
+                                                        "volunteer_hours": 0.0})
+    m.with_interventions([house]).step()
+    rules = CommunityRules()
+    west = west_mask(m.world.places["municipality"].to_numpy())
+    r = np.zeros(m.world.n)
+    r[p] = 0.2
+    expected = free_hours(m.pop, west, m.params.scale, rules, recruitment=r)
+    plain = free_hours(m.pop, west, m.params.scale, rules)
+    m.step()
+    cap = m.interventions.community.capacity
+    assert cap[p] == pytest.approx(expected[p]) and cap[p] > plain[p]
+    np.testing.assert_allclose(np.delete(cap, p), np.delete(plain, p))
+
+
+def test_village_school_needs_the_friskole_minimum_of_pupils():
+    """Rule (Friskoleloven § 19, school-01): without a threshold_factor the school is viable
+    on min_pupils / (0.8 x attendance) pupils aged 6-15, i.e. that over the municipal
+    threshold; a given threshold_factor wins."""
+    m = _model()
+    p = _village(m)
+    thr = m.params.services.viability_threshold[KINDS.index("school")]
+    for settings, factor in (({}, 32 / (0.8 * thr)),
+                             ({"attendance": 0.67}, 32 / (0.8 * 0.67 * thr)),
+                             ({"threshold_factor": 0.3}, 0.3)):
+        eff = declared(m, [make("village_school", p, 2022, settings=settings)])
+        (unit,) = eff.unit_requests()
+        assert unit.factor == pytest.approx(min(factor, 1.0))

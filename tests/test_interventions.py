@@ -153,3 +153,78 @@ def test_hold_takes_over_opens_and_releases_units():
     sv.hold([ServiceUnit(places=[without], kind="grocer", source="x")], 2023)
     assert not sv.open[new] and len(sv.kind) == n_units + 1  # not reopened, none added
     assert not sv.open[existing] and sv.closed_year[existing] == 2023  # released: closed
+
+
+# ------------------------------------------------------------------ volunteers: one pool
+def _free(m: RegionModel) -> np.ndarray:
+    """The free volunteer hours every place has at the first renewal (default rules)."""
+    from sim.community import CommunityRules, free_hours, west_mask
+
+    west = west_mask(m.world.places["municipality"].to_numpy())
+    return free_hours(m.pop, west, m.params.scale, CommunityRules())
+
+
+def test_two_initiatives_in_one_village_compete_for_the_same_volunteers():
+    """Rule: the claims of a place share one pool, first come first served in the scenario's
+    order: two initiatives that each fit alone (60% and 50% of the free hours) do not fit
+    together; the first keeps its hours, the second is refused and fails after fail_years,
+    and swapping their order swaps who fails."""
+    probe = RegionModel(SMALL, seed=3)
+    pl = probe.world.places
+    p = int(np.flatnonzero((pl["kind"] == "town").to_numpy()
+                           & pl["population"].between(400, 1500).to_numpy())[0])
+    cap = float(_free(probe)[p])
+
+    def run(order):
+        items = [make("nature_project", p, 2022, None,
+                      {"volunteer_hours": share * cap, "fail_years": 2}, name)
+                 for name, share in order]
+        m = RegionModel(SMALL, seed=3).with_interventions(items)
+        m.step()
+        m.step()
+        return {ini.name: [e.event for e in ini.events_] for ini in items}, m
+
+    alone, _ = run([("A", 0.6)])
+    assert alone == {"A": ["started"]}
+    alone, _ = run([("B", 0.5)])
+    assert alone == {"B": ["started"]}
+    both, m = run([("A", 0.6), ("B", 0.5)])
+    assert both == {"A": ["started"], "B": ["started", "failed"]}
+    assert m.interventions.community.refused[p] == pytest.approx(0.5 * cap)  # B, refused
+    swapped, _ = run([("B", 0.5), ("A", 0.6)])
+    assert swapped == {"B": ["started"], "A": ["started", "failed"]}
+
+
+def test_a_village_without_enough_volunteers_cannot_sustain_a_volunteer_run_shop():
+    """Rule: a volunteer-run coop grocer (type C, its default hours) in a small village whose
+    free volunteer hours it would use beyond the share a place can sustain fails for lack of
+    volunteers, and its shop is no longer held open; the same shop with unlimited capacity
+    runs on."""
+    from sim.community import CommunityRules
+    from sim.initiatives.coop_grocer import TYPE_HOURS
+
+    params = SMALL.with_overrides(end_year=2036)
+    probe = RegionModel(params, seed=2)
+    pl = probe.world.places
+    need = TYPE_HOURS["C"].central
+    free = _free(probe)
+    town = (pl["kind"] == "town").to_numpy()
+    sustain = CommunityRules().sustainable_share()
+    cand = np.flatnonzero(town & (need > sustain * free) & (free > 0))
+    p = int(cand[np.argmax(free[cand])])  # the largest such village: it can start the shop
+    assert free[p] > 0.5 * need
+
+    def run(unlimited):
+        shop = make("coop_grocer", p, 2022, None, {"type": "C"})
+        m = RegionModel(params, seed=2).with_interventions(
+            [CommunityRules(unlimited=unlimited), shop])
+        m.run()
+        return shop, m
+
+    shop, m = run(False)
+    failed = [e for e in shop.events_ if e.event == "failed"]
+    assert failed and failed[0].reason.startswith("volunteer capacity ran out")
+    assert m.services.held_unit(p, "grocer") == -1
+    assert (m.interventions.community_table().query("place_id == @p")["refused"] > 0).any()
+    shop, m = run(True)
+    assert not any(e.reason.startswith("volunteer") for e in shop.events_)

@@ -359,3 +359,79 @@ def test_default_output_is_danish_in_the_results_folder(da_folder):
     folder, via a temporary file (no partial file remains)."""
     assert (da_folder / "report-da.html").stat().st_size > 100_000
     assert not list(da_folder.glob(".report-da.html.partial-*"))
+
+
+# ------------------------------------------------------------------ costs, volunteers, ranking
+def _text(page: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(" ".join(_parse(page).text)))
+
+
+def test_each_scenario_shows_its_cost_and_what_a_million_buys(cmp, report_en, report_da):
+    """Rule: a scenario's section states its extra cost and, per outcome, the difference
+    per DKK million with the 95% interval, as effectiveness.parquet has them."""
+    eff = pd.read_parquet(cmp / "effectiveness.parquet")
+    e = eff[(eff["outcome"] == "residents") & (eff["cost_end"] == "central")].iloc[0]
+    page = _text(report_en)
+    assert f"The initiatives cost DKK {number(e['cost_dkk'] / 1e6, 'en', 2)} million" in page
+    cell = (f"{number(e['per_million'], 'en', 1, sign=True)} "
+            f"({number(e['per_million_low'], 'en', 1, sign=True)} … "
+            f"{number(e['per_million_high'], 'en', 1, sign=True)})")
+    assert cell in page
+    assert "Initiativerne koster" in _text(report_da)
+    assert "personår med dagligvarebutik inden for 5 km" in report_da
+
+
+def test_question_2_names_the_villages_whose_volunteers_ran_short(cmp, report_en, report_da):
+    """Rule: the volunteers section lists the places where a claim was refused, with the
+    scenario, the runs, and the initiatives that failed for lack of volunteers; the region
+    figure shows the free hours by settlement size against the survey figures."""
+    com = pd.read_parquet(cmp / "community_year_seeds.parquet")
+    short = com[(com["arm"] == "scenario") & (com["refused"] > 0)]["place_id"].unique()
+    assert len(short) > 0
+    places = pd.read_parquet(cmp / "places.parquet").set_index("place_id")
+    i = report_en.index('<section id="volunteers">')
+    section = _text(report_en[i:report_en.index("</section>", i)])
+    for pid in short:
+        assert places.loc[pid, "name"] in section
+    assert "cooperative grocer" in section and "exhausted" in section
+    assert 'id="fig-volunteers"' in report_en and "free hours per adult nationally" in report_en
+    assert "Frivillige: hvor slår kræfterne ikke til?" in report_da
+    assert "frie timer pr. voksen på landsplan" in report_da
+
+
+@pytest.fixture(scope="module")
+def extended(cmp, tmp_path_factory):
+    """The comparison plus one with a magnitude at its low end and a two-kind ranking, all
+    with the same baseline, seeds and scale."""
+    d = cmp.parent.parent
+    results = cmp.parent
+    assert main(["compare", str(d / "coop.toml"), "--seeds", "2", "--scale", "0.02",
+                 "--out", str(results), "--vary", "coop_grocer.threshold_factor",
+                 "--at", "low"]) == 0
+    assert main(["rank", "--place", "Asp", "--kinds", "car_sharing,nature_project",
+                 "--start", "2023", "--seeds", "2", "--scale", "0.02", "--baseline",
+                 str(d / "baseline.toml"), "--out", str(d / "ranks")]) == 0
+    out = tmp_path_factory.mktemp("ext")
+    pages = {}
+    for lang in ("en", "da"):
+        info = build_report([results, d / "ranks" / "rank-Asp"], out=out / f"{lang}.html",
+                            lang=lang)
+        pages[lang] = info.path.read_text(encoding="utf-8")
+    yield pages
+    shutil.rmtree(results / "compare-coop_test.coop_grocer.threshold_factor-low")
+
+
+def test_the_answer_over_an_assumed_range_and_the_ranking_are_in_the_report(extended):
+    """Rule: a comparison of the same scenario with a magnitude at an end of its range shows
+    in that scenario's table of assumptions (not as a scenario of its own), and a ranking of
+    `landsim rank` shows as a section, with whether the volunteers can carry each kind, in
+    both languages."""
+    en = _text(extended["en"])
+    assert "How much does the answer depend on the assumptions?" in en
+    assert "coop_grocer.threshold_factor" in en
+    assert 'class="scenario-name">coop_test.coop_grocer' not in extended["en"]
+    assert "Ranking: Asp" in en and "Can the volunteers carry it?" in en
+    assert "car sharing" in en and "nature project" in en
+    da = _text(extended["da"])
+    assert "Rangordning: Asp" in da and "Kan de frivillige bære det?" in da
+    assert "Hvor meget afhænger svaret af antagelserne?" in da

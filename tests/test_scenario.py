@@ -57,6 +57,12 @@ population = [300, 1000]
       "did you mean 'Lemvig'?"]),
     (GOOD.replace('start = 2025', 'start = 2025\nbudget_dkk = -5'),
      ["initiatives[1].budget_dkk", "greater than or equal to 0"]),
+    (GOOD.replace('start = 2025', 'start = 2025\nbudget_dkk = 5\ncosts = { start_dkk = 6 }'),
+     ["initiatives[1]", "start cost is given twice", "remove budget_dkk"]),
+    (GOOD.replace('start = 2025', 'start = 2025\ncosts = { yearly = 6 }'),
+     ["unknown field 'initiatives[1].costs.yearly'"]),
+    (GOOD + "[community]\nbound_shar = 0.5\n", ["unknown field 'community.bound_shar'"]),
+    (GOOD + "[community]\nlocal_share = 2\n", ["community.local_share", "less than or equal"]),
     (GOOD.replace('end = 2030', 'end = 2200'), ["years.end", "2200"]),
     (GOOD.replace('start = 2025', 'start = 2019'), ["initiatives[1].start", "2019"]),
     (GOOD.replace('kind = "coop_grocer"', 'kind = "coop_grocers"'),
@@ -235,3 +241,18 @@ def test_similar_to_targets_the_k_most_similar_places(places, tmp_path):
                  .replace('"Ramme"', '"Rame"').replace('base = "baseline.toml"\n', ""))
     _, problems = check(bad, places)
     assert any("similar_to" in p and "did you mean" in p for p in problems)
+
+
+def test_costs_and_community_rules_reach_the_run(tmp_path, places):
+    """Rule: an item's costs table replaces the kind's costs (the older budget_dkk is its
+    start cost) and the scenario's [community] table is the rules of the run's volunteer
+    capacity."""
+    text = GOOD.replace('start = 2025', 'start = 2025\ncosts = { yearly_dkk = 5000 }') + (
+        "[[initiatives]]\nkind = 'car_sharing'\nstart = 2025\nbudget_dkk = 70000\n"
+        "[initiatives.target]\nplaces = ['Asp']\n[community]\nbound_share = 0.63\n")
+    sc = load(_write(tmp_path, "c.toml", text), places)
+    m = RegionModel(parameters(sc).with_overrides(scale=0.02), seed=0, scenario=sc)
+    coop, car = m.interventions.initiatives
+    assert coop.cost_rates().yearly_dkk == 5000 and coop.cost_rates().start_dkk > 0
+    assert car.cost_rates().start_dkk == 70000
+    assert m.interventions.rules.bound_share == 0.63

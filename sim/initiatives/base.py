@@ -13,14 +13,21 @@ An initiative kind is a subclass of :class:`Initiative` registered by name::
             return {}
 
 The scenario file gives ``kind``, ``start``/``end`` years, a ``target`` (resolved to place
-indices before the run) and ``settings`` (validated by the kind's ``Settings`` model, unknown
-keys rejected). An initiative **never writes into the model**: every year it is active it
-declares :mod:`sim.effects` for its active places, and reads the model only through the
-read-only :class:`sim.interventions.InterventionView`. The base class runs the calendar
-(start, end), claims the volunteer hours, fails a place after ``fail_years`` years short of
-them or when :meth:`Initiative.check` says so, and records what happens as :class:`Event`
-rows. When a place's initiative ends or fails it declares nothing more there, so its effects
-vanish by themselves. ``sim.conformance.check_initiative`` proves a kind keeps these rules.
+indices before the run), ``settings`` (validated by the kind's ``Settings`` model, unknown
+keys rejected) and optionally ``costs`` (overriding the kind's own).
+
+Every assumed magnitude of a kind's settings declares a plausible range with
+:func:`sim.ranges.magnitude` (``InitiativeSettings.ranges`` reads them), and every kind
+declares its costs per place (``COSTS``, a :class:`sim.costs.KindCosts` of ranges with
+sources; ``kind_costs`` scales them with the settings where they depend on them).
+
+An initiative **never writes into the model**: every year it is active it declares
+:mod:`sim.effects` for its active places, and reads the model only through the read-only
+:class:`sim.interventions.InterventionView`. The base class runs the calendar (start, end),
+claims the volunteer hours, fails a place after ``fail_years`` years short of them or when
+:meth:`Initiative.check` says so, and records what happens as :class:`Event` rows. When a
+place's initiative ends or fails it declares nothing more there, so its effects vanish by
+themselves. ``sim.conformance.check_initiative`` proves a kind keeps these rules.
 """
 
 from __future__ import annotations
@@ -32,8 +39,10 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 from pydantic import Field
 
+from ..costs import NO_COSTS, CostOverride, CostRates, KindCosts
 from ..effects import Effect
 from ..infra import FrozenModel
+from ..ranges import End, Plausible, magnitude, ranges_of
 from ..registry import Registry
 
 
@@ -42,13 +51,21 @@ class InitiativeSettings(FrozenModel):
 
     volunteer_hours: float = Field(
         0.0, ge=0.0, description="volunteer hours per year the initiative needs in each place")
-    fail_years: int = Field(
-        2, ge=1, le=20,
-        description="consecutive years without enough volunteers (or viability) before it fails")
+    fail_years: int = magnitude(
+        2, 1, 3, "assumption",
+        "assumption: consecutive years without enough volunteers (or viability) before it "
+        "fails", ge=1, le=20)
 
     def required_hours(self) -> float:
         """Volunteer hours a year per place (kinds may derive it from other settings)."""
         return float(self.volunteer_hours)
+
+    def ranges(self) -> dict[str, Plausible]:
+        """Plausible range of every assumed magnitude (central: the default).
+
+        Kinds whose ranges depend on other settings (the coop grocer's type) override it.
+        """
+        return ranges_of(self)
 
 
 @dataclass
@@ -85,8 +102,8 @@ class Initiative:
     """One initiative of one kind applied to a set of places.
 
     Configuration (from the scenario file, never changed by the run): ``name``, ``places``,
-    ``start``, ``end``, ``settings``, ``budget_dkk``. Run state (changed only by the base
-    class; names end in ``_``): ``active_``, ``short_years_``, ``events_``.
+    ``start``, ``end``, ``settings``, ``budget_dkk``, ``costs``. Run state (changed only by
+    the base class; names end in ``_``): ``active_``, ``short_years_``, ``events_``.
 
     Attributes:
         name: Label from the scenario file.
@@ -94,7 +111,8 @@ class Initiative:
         start: First year it acts.
         end: Last year it acts (None = to the end of the run).
         settings: Validated settings of the kind.
-        budget_dkk: Budget from the scenario file (recorded).
+        budget_dkk: Budget from the scenario file (the start cost per place, older files).
+        costs: The scenario item's cost overrides (None: the kind's own costs).
         active_: Per targeted place, whether it is still running.
         short_years_: Per place, consecutive years the volunteers fell short.
         events_: What happened, for reports.
@@ -102,6 +120,8 @@ class Initiative:
 
     kind: ClassVar[str] = ""
     Settings: ClassVar[type[InitiativeSettings]] = InitiativeSettings
+    #: Costs per targeted place (start, yearly, yearly per resident; DKK), with sources.
+    COSTS: ClassVar[KindCosts] = NO_COSTS
 
     name: str
     places: np.ndarray
@@ -109,6 +129,7 @@ class Initiative:
     end: int | None
     settings: Any
     budget_dkk: float | None = None
+    costs: CostOverride | None = None
     active_: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     short_years_: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int16))
     events_: list[Event] = field(default_factory=list)
@@ -162,6 +183,27 @@ class Initiative:
     def record(self, i: int, year: int, event: str, reason: str = "") -> None:
         """Record a kind-specific event (e.g. ``built``) for targeted place ``i``."""
         self._event(self.places[i], year, event, reason)
+
+    # -- costs -----------------------------------------------------------------------------
+    @classmethod
+    def kind_costs(cls, settings: Any) -> KindCosts:
+        """The kind's costs per place for ``settings`` (kinds scale ``COSTS`` if needed)."""
+        return cls.COSTS
+
+    def cost_ranges(self) -> KindCosts:
+        """The cost ranges per place of this initiative (the scenario's figures fixed)."""
+        return self._override().apply_ranges(self.kind_costs(self.settings))
+
+    def cost_rates(self, end: End = "central") -> CostRates:
+        """The costs per place of this initiative at one end of the ranges."""
+        return self.cost_ranges().at(end)
+
+    def _override(self) -> CostOverride:
+        """The scenario's costs; the older ``budget_dkk`` is the start cost."""
+        over = self.costs or CostOverride()
+        if self.budget_dkk is not None and over.start_dkk is None:
+            over = over.model_copy(update={"start_dkk": self.budget_dkk})
+        return over
 
     # -- what kinds implement -------------------------------------------------------------
     def effects(self, view: Any, i: np.ndarray, year: int) -> list[Effect]:

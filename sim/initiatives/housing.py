@@ -13,20 +13,28 @@ rounded up or down at random so the expected change is exact (the draw is seeded
 run's seed, place and year). ``tenure`` is recorded only: the model has one housing market
 per place.
 
-**Evidence.** No figure in ``data/calibration_figures.csv`` bears on it directly; the number
-of dwellings is the scenario's choice. Building needs no volunteer hours by default
-(assumption: built by a housing association or the municipality).
+**Evidence** (ids of ``data/evidence_figures.csv``). The number of dwellings is the
+scenario's choice. Building needs no volunteer hours by default (assumption: built by a
+housing association or the municipality). *Costs per dwelling* (start; nothing yearly):
+building: the municipality's base capital, 8-12% of the acquisition sum (Bolig- og
+Planstyrelsen, house-05), of DKK 1.57 million, the national average of new almene dwellings
+2011-16 (31.8 billion for 20,255, Landsbyggefonden, house-04; derived): 157,000
+(126,000-188,000); rents pay the rest. Demolition: about DKK 100,000 a house (an estimate by
+Realkreditforeningen, house-03; 60,000-150,000, an assumption), of which the state refunds
+60% (house-01); the whole sum is counted.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
+from ..costs import KindCosts
 from ..effects import DwellingChange, Effect
+from ..ranges import Plausible
 from .base import Initiative, InitiativeSettings, register_initiative
 
 _SALT = int.from_bytes(hashlib.sha256(b"initiative:housing").digest()[:4], "little")
@@ -56,6 +64,19 @@ class HousingInitiative(Initiative):
     """New rental or senior homes, or demolition of vacant derelict houses."""
 
     Settings = HousingSettings
+    #: Start cost per dwelling built or demolished (DKK).
+    PER_DWELLING: ClassVar[dict[str, Plausible]] = {
+        "build": Plausible(126_000.0, 157_000.0, 188_000.0, "derived: house-05 x house-04"),
+        "demolish": Plausible(60_000.0, 100_000.0, 150_000.0, "evidence: house-03 (range an "
+                              "assumption)")}
+    COSTS = KindCosts(start=PER_DWELLING["build"].scaled(10),
+                      yearly=Plausible(0.0, 0.0, 0.0, "none"))
+
+    @classmethod
+    def kind_costs(cls, settings: HousingSettings) -> KindCosts:
+        """The cost per dwelling times the dwellings per place, once."""
+        return KindCosts(start=cls.PER_DWELLING[settings.mode].scaled(settings.dwellings),
+                         yearly=Plausible(0.0, 0.0, 0.0, "none"))
 
     def effects(self, view, i: np.ndarray, year: int) -> list[Effect]:
         """In the start year: the dwellings added or removed in each place."""

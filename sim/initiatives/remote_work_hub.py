@@ -14,18 +14,23 @@ places::
 start year. Segments without a worker are unaffected. The hub adds to the ``remote_work``
 trend if both are on (each counts from the 30/45-minute base).
 
-**Evidence** (``data/calibration_figures.csv``): in a 2020 YouGov survey for Bolius, 42%
-named fast internet as the most effective measure for rural areas. The share of workers
-using the hub (0.2), the days (2 a week) and the volunteer hours (100 a year, running the
-hub) are assumptions.
+**Evidence** (ids of ``data/evidence_figures.csv``; ``data/calibration_figures.csv``): in a
+2020 YouGov survey for Bolius, 42% named fast internet as the most effective measure for
+rural areas. Business Region Aarhus's three pilot hubs (2018) were funded for internet,
+shared equipment and furnishing, and their operation must pay for itself (Jyllands-Posten,
+hub-01; no amounts; CLF's report on rural coworking says a critical mass of users is
+needed): start DKK 250,000 (100,000-500,000, an assumption), yearly 0 (0-50,000). The share of
+workers using the hub (0.2, 0.1-0.4), the days (2 a week, 1-3) and the volunteer hours (100,
+50-300 a year: keys, bookings, upkeep) are assumptions.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field
 
+from ..costs import KindCosts
 from ..effects import Effect, ValueShift
+from ..ranges import Plausible, magnitude
 from ..trends import job_access_gain
 from .base import Initiative, InitiativeSettings, register_initiative
 
@@ -33,13 +38,14 @@ from .base import Initiative, InitiativeSettings, register_initiative
 class RemoteWorkHubSettings(InitiativeSettings):
     """Settings of a remote-work hub."""
 
-    remote_share: float = Field(
-        0.2, ge=0.0, le=1.0, description="assumption: share of the place's workers who work "
-        "at the hub")
-    days: float = Field(2.0, ge=0.0, le=5.0, description="assumption: hub days per week")
-    volunteer_hours: float = Field(
-        100.0, ge=0.0, description="assumption: volunteer hours a year per place (keys, "
-        "bookings, upkeep)")
+    remote_share: float = magnitude(
+        0.2, 0.1, 0.4, "assumption", "assumption: share of the place's workers who work at "
+        "the hub", ge=0.0, le=1.0)
+    days: float = magnitude(2.0, 1.0, 3.0, "assumption", "assumption: hub days per week",
+                            ge=0.0, le=5.0)
+    volunteer_hours: float = magnitude(
+        100.0, 50.0, 300.0, "assumption", "assumption: volunteer hours a year per place "
+        "(keys, bookings, upkeep)", ge=0.0)
 
 
 def hub_job_access_gain(view, remote_share: float, days: float) -> np.ndarray:
@@ -57,6 +63,10 @@ class RemoteWorkHub(Initiative):
     """Remote-work hub: worker households in the places reach more jobs."""
 
     Settings = RemoteWorkHubSettings
+    COSTS = KindCosts(start=Plausible(100_000.0, 250_000.0, 500_000.0, "assumption (hub-01: "
+                                      "no amounts)"),
+                      yearly=Plausible(0.0, 0.0, 50_000.0, "evidence: hub-01 (operation must "
+                                       "pay for itself; upper end an assumption)"))
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -22,7 +22,7 @@ import jinja2
 from .. import __version__
 from ..infra import atomic_write
 from ..results import git_commit
-from . import initiatives, inputs, overview, profiles
+from . import initiatives, inputs, overview, profiles, value, volunteers
 from .i18n import LANGUAGES, number, text
 
 log = logging.getLogger(__name__)
@@ -73,14 +73,22 @@ def render(comps: list[inputs.Comparison], lang: str, progress: bool = False) ->
     seeds_table = first.table("place_year_seeds")
     base = seeds_table[seeds_table["arm"] == "baseline"].drop(columns="arm")
     places = first.table("places").sort_values("place_id").reset_index(drop=True)
-    ov = overview.Overview(base, places, lang)
+    community = None
+    if first.has("community_year_seeds"):
+        com = first.table("community_year_seeds")
+        community = com[com["arm"] == "baseline"].drop(columns="arm")
+    ov = overview.Overview(base, places, lang, community)
     ref = overview.grocer_reference()
     region_figures = overview.region_figures(ov)
     done("overview")
     sections = []
     for j, comp in enumerate(comps):
-        sections.append(initiatives.section(j, comp, places, lang))
+        if not comp.manifest.get("varied"):  # varied magnitudes: in their scenario's table
+            sections.append(initiatives.section(j, comp, places, lang, comps))
         done(f"scenario {comp.name}")
+    value_overview = value.overview_table(comps, lang)
+    rankings = value.rankings(comps, lang)
+    q2 = volunteers.section(comps, places, lang)
     pdata = profiles.place_data(base, places, comps, lang)
     munis = (places.sort_values(["municipality", "name"])
              .groupby("municipality", sort=True)[["place_id", "name"]]
@@ -100,6 +108,7 @@ def render(comps: list[inputs.Comparison], lang: str, progress: bool = False) ->
         "scale_text": f"{number(100 * float(m0['scale']), lang, 0)} %" if lang == "da"
         else f"{number(100 * float(m0['scale']), lang, 0)}%",
         "region_figures": region_figures, "sections": sections,
+        "value_overview": value_overview, "rankings": rankings, "q2": q2,
         "municipalities": list(munis.items()), "n_places": len(places),
         "place_json": profiles.safe_json(pdata),
         "strings_json": profiles.safe_json(profiles.js_strings(lang)),

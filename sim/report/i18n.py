@@ -78,6 +78,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "nav_initiatives": {"da": "Initiativer", "en": "Initiatives"},
     "nav_places": {"da": "Steder", "en": "Places"},
     "nav_about": {"da": "Om rapporten", "en": "About"},
+    "nav_value": {"da": "For pengene", "en": "Per krone"},
+    "nav_volunteers": {"da": "Frivillige", "en": "Volunteers"},
     "download_csv": {"da": "Hent data (CSV)", "en": "Download data (CSV)"},
     "figure": {"da": "Figur", "en": "Figure"},
     # overview

@@ -17,6 +17,7 @@ from .captions import verdict, verdict_key
 from .i18n import initiative_label, number, reason_key, text
 from .inputs import Comparison
 from .overview import Figure
+from .value import Table, sensitivity_table, value_table
 
 #: Colours by verdict (Okabe-Ito blue / vermillion, grey for "cannot tell").
 VERDICT_COLOURS = {"clearly_more": "#0072B2", "clearly_fewer": "#D55E00",
@@ -38,6 +39,8 @@ class ScenarioSection:
     failed: list[dict] = field(default_factory=list)
     failed_caption: str = ""
     failed_csv: str = ""
+    value: Table | None = None
+    sensitivity: Table | None = None
 
 
 def _signed(x: float, lang: str) -> str:
@@ -76,8 +79,13 @@ def failures(events: pd.DataFrame, places: pd.DataFrame, lang: str) -> tuple[pd.
     return table.reset_index(drop=True), cap
 
 
-def section(index: int, comp: Comparison, places: pd.DataFrame, lang: str) -> ScenarioSection:
-    """The section of one scenario: totals, place by place, map, failures."""
+def section(index: int, comp: Comparison, places: pd.DataFrame, lang: str,
+            others: list[Comparison] | None = None) -> ScenarioSection:
+    """The section of one scenario: totals, place by place, map, failures, costs.
+
+    ``others`` are the report's other comparisons (varied magnitudes of this scenario are
+    read from them).
+    """
     m = comp.manifest
     targeted = comp.table("difference_targeted").sort_values("year")
     region = comp.table("difference_region").sort_values("year")
@@ -173,4 +181,8 @@ def section(index: int, comp: Comparison, places: pd.DataFrame, lang: str) -> Sc
                                          n=r["started_runs"])}
                       for r in table.to_dict("records")]
         sec.failed_csv = figures.csv_uri(table, lang)
+
+    # costs, per million, and the assumed magnitudes
+    sec.value = value_table(comp, lang)
+    sec.sensitivity = sensitivity_table(comp, others or [], lang)
     return sec

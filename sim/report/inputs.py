@@ -35,6 +35,17 @@ REQUIRED: dict[str, tuple[str, ...]] = {
                        "population", "estimated"),
     "similar_places.parquet": ("ref_place_id", "rank", "place_id", "note"),
 }
+#: Files of newer comparison folders that the report reads when present (costs, value per
+#: krone, volunteers, varied magnitudes); without them those parts say so.
+OPTIONAL: dict[str, tuple[str, ...]] = {
+    "effectiveness.parquet": ("outcome", "cost_end", "mean_diff", "ci_low", "ci_high",
+                              "cost_dkk", "per_million", "per_million_low",
+                              "per_million_high", "n"),
+    "costs_seeds.parquet": ("arm", "seed", "kind", "place_id", "cost_central"),
+    "community_year_seeds.parquet": ("arm", "seed", "year", "place_id", "potential",
+                                     "available", "used", "refused"),
+    "magnitudes_seeds.parquet": ("seed", "name", "value"),
+}
 MANIFEST_FIELDS = ("scenario", "scenario_sha256", "baseline", "baseline_sha256", "seeds",
                    "scale")
 #: Fields that must agree across comparisons (they share one baseline).
@@ -58,6 +69,10 @@ class Comparison:
         if name not in self._tables:
             self._tables[name] = pd.read_parquet(self.folder / f"{name}.parquet")
         return self._tables[name]
+
+    def has(self, name: str) -> bool:
+        """Whether the folder has the table ``name`` (optional tables, :data:`OPTIONAL`)."""
+        return (self.folder / f"{name}.parquet").is_file()
 
     @property
     def name(self) -> str:
@@ -148,6 +163,19 @@ def check(folder: Path) -> Comparison:
             raise ReportError(f"{folder}: file {name} is missing (comparisons made before the "
                               f"report existed lack it); rerun `landsim compare` for "
                               f"'{manifest['scenario']}'")
+        try:
+            have = set(pq.read_schema(p).names)
+        except Exception as e:  # pyarrow raises several types for damaged files
+            raise ReportError(f"{p}: not a readable Parquet file ({e}); rerun "
+                              f"`landsim compare`") from None
+        lacking = [c for c in cols if c not in have]
+        if lacking:
+            raise ReportError(f"{p}: column(s) {', '.join(lacking)} missing; rerun "
+                              f"`landsim compare` with this version of landsim")
+    for name, cols in OPTIONAL.items():
+        p = folder / name
+        if not p.is_file():
+            continue
         try:
             have = set(pq.read_schema(p).names)
         except Exception as e:  # pyarrow raises several types for damaged files

@@ -51,6 +51,9 @@ class Figure:
     note: str = ""
     table: list[dict] | None = None
     table_caption: str = ""
+    #: A generic table shown under the figure: header cells and rows of cells (text).
+    columns: list[str] | None = None
+    rows: list[list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,12 @@ def register_figure(name: str, order: int = 100) -> Callable:
 
 
 def region_figures(ov: Overview) -> list[Figure]:
-    """Every registered region figure for ``ov``, in page order."""
-    return [f.make(ov) for f in sorted(FIGURES.values(), key=lambda f: (f.order, f.name))]
+    """Every registered region figure for ``ov``, in page order.
+
+    A figure function may return None when the results lack what it draws (it is left out).
+    """
+    made = (f.make(ov) for f in sorted(FIGURES.values(), key=lambda f: (f.order, f.name)))
+    return [fig for fig in made if fig is not None]
 
 
 @dataclass
@@ -143,7 +150,11 @@ def over_seeds(per_seed: pd.DataFrame, keys: list[str], value: str) -> pd.DataFr
 class Overview:
     """The baseline figures of the region, in one language."""
 
-    def __init__(self, base: pd.DataFrame, places: pd.DataFrame, lang: str) -> None:
+    def __init__(self, base: pd.DataFrame, places: pd.DataFrame, lang: str,
+                 community: pd.DataFrame | None = None) -> None:
+        #: The baseline's volunteer capacity per seed, year and place (None: not in the
+        #: results, made before costs and volunteers were recorded).
+        self.community = community
         self.base = base
         self.places = places.sort_values("place_id").reset_index(drop=True)
         self.lang = lang
