@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from . import kernels
 from .params import STAGES
 from .rng import unique_ids
 
@@ -129,14 +130,7 @@ class Population:
     def head_age(self) -> np.ndarray:
         """Age of the oldest member who is not a child at home (oldest member if none)."""
         p = self.persons
-        n = len(self.households)
-        head = np.full(n, -1, np.int16)
-        np.maximum.at(head, p.hh[~p.child], p.age[~p.child])
-        none = head < 0
-        if none.any():
-            sel = none[p.hh]
-            np.maximum.at(head, p.hh[sel], p.age[sel])
-        return np.maximum(head, 0)
+        return kernels.head_age(p.hh, p.age, p.child, len(self.households))
 
     def workers(self) -> np.ndarray:
         """Employed members per household."""
@@ -151,13 +145,19 @@ class Population:
         """Persons per place."""
         return np.bincount(self.households.place[self.persons.hh], minlength=n_places)
 
-    def compact(self, keep_person: np.ndarray) -> None:
-        """Drop persons not in ``keep_person`` and households left empty; remap rows."""
+    def compact(self, keep_person: np.ndarray) -> np.ndarray:
+        """Drop persons not in ``keep_person`` and households left empty; remap rows.
+
+        Returns:
+            The new row of every old household row (-1 for a household removed).
+        """
         self.persons = self.persons.take(keep_person)
         alive = np.bincount(self.persons.hh, minlength=len(self.households)) > 0
-        new_index = np.cumsum(alive) - 1
+        new_index = np.cumsum(alive, dtype=np.int32) - np.int32(1)
         self.households = self.households.take(alive)
-        self.persons.hh = new_index[self.persons.hh].astype(np.int32)
+        self.persons.hh = new_index[self.persons.hh]
+        new_index[~alive] = -1
+        return new_index
 
     def claim_hids(self, candidates: np.ndarray) -> np.ndarray:
         """Household ids for new households: ``candidates`` (derived ids), made unique.
