@@ -143,7 +143,9 @@ class Population:
 
     def place_persons(self, n_places: int) -> np.ndarray:
         """Persons per place."""
-        return np.bincount(self.households.place[self.persons.hh], minlength=n_places)
+        p = self.persons
+        return kernels.place_group_counts(self.households.place, p.hh,
+                                          np.zeros(len(p), np.int8), n_places, 1)[:, 0]
 
     def compact(self, keep_person: np.ndarray) -> np.ndarray:
         """Drop persons not in ``keep_person`` and households left empty; remap rows.
@@ -151,12 +153,17 @@ class Population:
         Returns:
             The new row of every old household row (-1 for a household removed).
         """
-        self.persons = self.persons.take(keep_person)
-        alive = np.bincount(self.persons.hh, minlength=len(self.households)) > 0
-        new_index = np.cumsum(alive, dtype=np.int32) - np.int32(1)
-        self.households = self.households.take(alive)
+        keep = np.asarray(keep_person)
+        if keep.dtype != bool:  # rows in a given order: kept in that order
+            self.persons = self.persons.take(keep)
+            keep = np.ones(len(self.persons), bool)
+        rows, alive, new_index = kernels.compact_rows(keep, self.persons.hh,
+                                                      len(self.households))
+        if len(rows) < len(keep):
+            self.persons = self.persons.take(rows)
+        if not alive.all():
+            self.households = self.households.take(alive)
         self.persons.hh = new_index[self.persons.hh]
-        new_index[~alive] = -1
         return new_index
 
     def claim_hids(self, candidates: np.ndarray) -> np.ndarray:

@@ -67,6 +67,52 @@ def household_counts_numpy(hh: np.ndarray, age: np.ndarray, employed: np.ndarray
             np.bincount(hh[employed], minlength=n))
 
 
+def place_group_counts_numpy(hh_place: np.ndarray, hh: np.ndarray, group: np.ndarray,
+                             n_places: int, n_groups: int,
+                             hh_mask: np.ndarray | None = None) -> np.ndarray:
+    """Persons per (place of their household, group), shape (n_places, n_groups), int64.
+
+    ``group`` is each person's group (e.g. an age group); ``hh_mask`` keeps only the
+    persons of the households where it is true.
+    """
+    home = hh_place[hh]
+    cell = home.astype(np.int64) * n_groups + group
+    if hh_mask is not None:
+        cell = cell[hh_mask[hh]]
+    return np.bincount(cell, minlength=n_places * n_groups).reshape(n_places, n_groups)
+
+
+def compact_rows_numpy(keep: np.ndarray, hh: np.ndarray, n_hh: int
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows kept by a compaction: (person rows kept, alive households, new household row).
+
+    Persons in ``keep`` stay; a household stays if one of them lives in it. The new row of
+    a removed household is -1.
+    """
+    rows = np.flatnonzero(keep)
+    alive = np.bincount(hh[rows], minlength=n_hh) > 0
+    new_index = np.cumsum(alive, dtype=np.int32) - np.int32(1)
+    new_index[~alive] = -1
+    return rows, alive, new_index
+
+
+def rank_within_numpy(group: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Order sorting by (group, key, position) and each element's rank within its group."""
+    order = np.lexsort((key, group))
+    g = group[order]
+    start = np.searchsorted(g, g, side="left")
+    rank = np.empty(len(group), np.int64)
+    rank[order] = np.arange(len(group)) - start
+    return order, rank
+
+
+def sample_rows_numpy(flat: np.ndarray, n_cols: int, rows: np.ndarray,
+                      u: np.ndarray) -> np.ndarray:
+    """Inverse-CDF column per entry: ``flat`` holds row ``r``'s CDF plus ``r`` at r * n_cols."""
+    idx = np.searchsorted(flat, rows + u, side="right")
+    return np.minimum(idx - rows * n_cols, n_cols - 1)
+
+
 def race_inputs_numpy(seed: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """``(mix(seed_i ^ code) >> 11) + 0.5`` as float64 for every chooser and code.
 
@@ -223,6 +269,79 @@ if ENABLED:
         return out
 
     @_jit
+    def _place_group_counts_nb(hh_place, hh, group, n_places, n_groups,
+                               hh_mask):  # pragma: no cover - compiled
+        out = np.zeros((n_places, n_groups), np.int64)
+        use_mask = len(hh_mask) > 0
+        for i in range(len(hh)):
+            h = hh[i]
+            if use_mask and not hh_mask[h]:
+                continue
+            out[hh_place[h], group[i]] += 1
+        return out
+
+    @_jit
+    def _compact_rows_nb(keep, hh, n_hh):  # pragma: no cover - compiled
+        alive = np.zeros(n_hh, np.bool_)
+        count = 0
+        for i in range(len(keep)):
+            if keep[i]:
+                alive[hh[i]] = True
+                count += 1
+        rows = np.empty(count, np.int64)
+        j = 0
+        for i in range(len(keep)):
+            if keep[i]:
+                rows[j] = i
+                j += 1
+        new_index = np.empty(n_hh, np.int32)
+        k = 0
+        for h in range(n_hh):
+            if alive[h]:
+                new_index[h] = k
+                k += 1
+            else:
+                new_index[h] = -1
+        return rows, alive, new_index
+
+    @_jit
+    def _rank_within_nb(group, key, n_groups):  # pragma: no cover - compiled
+        by_key = np.argsort(key, kind="mergesort")
+        count = np.zeros(n_groups + 1, np.int64)
+        for i in range(len(group)):
+            count[group[i] + 1] += 1
+        for g in range(n_groups):
+            count[g + 1] += count[g]
+        start = count[:n_groups].copy()
+        order = np.empty(len(group), np.int64)
+        rank = np.empty(len(group), np.int64)
+        for i in by_key:  # a stable counting sort by group keeps the key order within groups
+            g = group[i]
+            pos = count[g]
+            order[pos] = i
+            rank[i] = pos - start[g]
+            count[g] += 1
+        return order, rank
+
+    @_jit
+    def _sample_rows_nb(flat, n_cols, rows, u):  # pragma: no cover - compiled
+        out = np.empty(len(rows), np.int64)
+        for i in range(len(rows)):
+            r = rows[i]
+            x = r + u[i]
+            # the first entry > x: it is in row r's segment (or past it: the last column)
+            lo = r * n_cols
+            hi = lo + n_cols
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if flat[mid] > x:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            out[i] = min(lo - r * n_cols, n_cols - 1)
+        return out
+
+    @_jit
     def _bucket_members_nb(existing, table, mask):  # pragma: no cover - compiled
         hit = np.zeros(len(existing), np.bool_)
         count = 0
@@ -261,6 +380,43 @@ def keyed_uniforms(ids: np.ndarray, key: np.uint64) -> np.ndarray:
         x = np.atleast_1d(np.asarray(ids)).astype(np.int64, copy=False)
         return _keyed_uniforms_nb(x, np.uint64(key))
     return keyed_uniforms_numpy(ids, key)
+
+
+def place_group_counts(hh_place: np.ndarray, hh: np.ndarray, group: np.ndarray,
+                       n_places: int, n_groups: int,
+                       hh_mask: np.ndarray | None = None) -> np.ndarray:
+    """See :func:`place_group_counts_numpy`."""
+    if ENABLED:
+        mask = np.zeros(0, bool) if hh_mask is None else np.asarray(hh_mask, bool)
+        return _place_group_counts_nb(hh_place, hh, np.asarray(group), n_places, n_groups,
+                                      mask)
+    return place_group_counts_numpy(hh_place, hh, group, n_places, n_groups, hh_mask)
+
+
+def compact_rows(keep: np.ndarray, hh: np.ndarray, n_hh: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """See :func:`compact_rows_numpy`."""
+    if ENABLED:
+        return _compact_rows_nb(np.asarray(keep, bool), hh, n_hh)
+    return compact_rows_numpy(keep, hh, n_hh)
+
+
+def rank_within(group: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """See :func:`rank_within_numpy` (groups are non-negative integers)."""
+    group = np.asarray(group)
+    if ENABLED and len(group) and group.dtype.kind in "iu" and group.min() >= 0:
+        return _rank_within_nb(group.astype(np.int64, copy=False),
+                               np.asarray(key, np.float64), int(group.max()) + 1)
+    return rank_within_numpy(group, key)
+
+
+def sample_rows(flat: np.ndarray, n_cols: int, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """See :func:`sample_rows_numpy` (the search kept inside each row's segment)."""
+    rows = np.asarray(rows)
+    if ENABLED and rows.dtype.kind in "iu" and flat.dtype == np.float64:
+        return _sample_rows_nb(flat, int(n_cols), rows.astype(np.int64, copy=False),
+                               np.asarray(u, np.float64))
+    return sample_rows_numpy(flat, n_cols, rows, u)
 
 
 def race_inputs(seed: np.ndarray, codes: np.ndarray) -> np.ndarray:

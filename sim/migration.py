@@ -31,7 +31,7 @@ from functools import cache
 import numpy as np
 from scipy.optimize import nnls
 
-from . import data, rng
+from . import data, kernels, rng
 from .household import Households, Population
 from .params import Parameters
 from .rng import Streams
@@ -253,9 +253,9 @@ def template_copies(pop: Population, eligible: np.ndarray, target: np.ndarray,
     n_group = np.bincount(group[ok], minlength=n_bands).astype(float)
     # persons by (head band of their household, own band) over the eligible households:
     # integer counts, so the float sums are exact in any order
-    cell = group[p.hh] * n_bands + band_of(p.age)
-    m = np.bincount(cell[ok[p.hh]], minlength=n_bands * n_bands).astype(float)
-    m = m.reshape(n_bands, n_bands) / np.maximum(n_group[:, None], 1.0)
+    m = kernels.place_group_counts(group, p.hh, band_of(p.age), n_bands, n_bands,
+                                   hh_mask=ok).astype(float)
+    m = m / np.maximum(n_group[:, None], 1.0)
     n_hh, _ = nnls(m.T, np.maximum(np.asarray(target, float), 0.0))
     e = np.where(ok, n_hh[group] / np.maximum(n_group[group], 1.0), 0.0)
     if old_weight != 1.0:

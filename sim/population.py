@@ -136,12 +136,9 @@ def _band(age: np.ndarray, edges: tuple[int, ...]) -> np.ndarray:
 
 def _rank_within(group: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Order sorting by (group, key) and each element's rank within its group."""
-    order = np.lexsort((key, group))
-    g = group[order]
-    start = np.searchsorted(g, g, side="left")
-    rank = np.empty(len(group), np.int64)
-    rank[order] = np.arange(len(group)) - start
-    return order, rank
+    from . import kernels
+
+    return kernels.rank_within(group, key)
 
 
 def choose_per_place(place: np.ndarray, weight: np.ndarray, count: np.ndarray,

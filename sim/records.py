@@ -79,16 +79,18 @@ class YearRecord:
     @cached_property
     def persons(self) -> np.ndarray:
         """Persons per place (simulated)."""
-        return np.bincount(self.home, minlength=self.n)
+        return self.by_age.sum(axis=1)
 
     @cached_property
     def by_age(self) -> np.ndarray:
         """Persons per place and age group, (n, len(AGE_GROUPS))."""
+        from . import kernels
+
         age = self.pop.persons.age
         g = _AGE_GROUP_LUT[age] if age.size and 0 <= age.min() and age.max() < 128 else \
             np.searchsorted(AGE_EDGES, age, side="right")
-        k = len(AGE_GROUPS)
-        return np.bincount(self.home * k + g, minlength=self.n * k).reshape(self.n, k)
+        return kernels.place_group_counts(self.pop.households.place, self.pop.persons.hh, g,
+                                          self.n, len(AGE_GROUPS))
 
     @cached_property
     def open_count(self) -> np.ndarray:

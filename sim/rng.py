@@ -174,12 +174,17 @@ def unique_ids(candidates: np.ndarray, existing: np.ndarray) -> np.ndarray:
     for attempt in range(1, 65):
         table = np.zeros(1 << _BUCKET_BITS, bool)
         table[out.view(np.uint64) & mask] = True
-        near = kernels.bucket_members(existing, table, mask)
-        bad = np.isin(out, near)
-        _, first = np.unique(out, return_index=True)
-        dup = np.ones(len(out), bool)
-        dup[first] = False
-        bad |= dup
+        near = np.sort(kernels.bucket_members(existing, table, mask))
+        # bad = np.isin(out, near) | (a repeat of an earlier candidate), quicker
+        bad = np.zeros(len(out), bool)
+        if len(near):
+            bad = near[np.minimum(np.searchsorted(near, out), len(near) - 1)] == out
+        ordered = np.sort(out)
+        if np.any(ordered[1:] == ordered[:-1]):
+            _, first = np.unique(out, return_index=True)
+            dup = np.ones(len(out), bool)
+            dup[first] = False
+            bad |= dup
         if not bad.any():
             return out
         out[bad] = derived_ids(ID_REHASH, out[bad], attempt)
