@@ -201,10 +201,8 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
     # leavers keep their parents' place, so every person's place is still ``place``
     form_unions(pop, params, u, alive=~dies[: len(p)], exclude=parent_rows, place=place)
 
-    p.extend(babies)
-    keep = np.ones(len(p), bool)
-    keep[: len(dies)] = ~dies
-    moved_to = pop.compact(keep)
+    del place, q, uw, was  # person-sized temporaries, before the table is copied
+    moved_to = pop.compact(~dies, extra=babies)
     return DemographyResult(births=births, deaths=deaths, leaver_hid=leaver_hid,
                             parent_hid=parent_hid, leaver_row=moved_to[new_rows],
                             parent_row=moved_to[parent_row])

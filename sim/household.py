@@ -65,6 +65,20 @@ class Persons:
         for f in fields(self):
             setattr(self, f.name, np.concatenate([getattr(self, f.name), getattr(other, f.name)]))
 
+    def take_extend(self, rows: np.ndarray, other: Persons) -> None:
+        """Keep rows ``rows`` (an index) and append ``other``, one column at a time.
+
+        The same as ``take(rows)`` then ``extend(other)``, with one new array per column
+        instead of two (and only one column held twice at a time).
+        """
+        k = len(rows)
+        for f in fields(self):
+            col, more = getattr(self, f.name), getattr(other, f.name)
+            out = np.empty(k + len(more), np.result_type(col, more))
+            np.take(col, rows, out=out[:k])
+            out[k:] = more
+            setattr(self, f.name, out)
+
     @staticmethod
     def empty() -> Persons:
         """Table with no rows and the canonical dtypes."""
@@ -147,8 +161,12 @@ class Population:
         return kernels.place_group_counts(self.households.place, p.hh,
                                           np.zeros(len(p), np.int8), n_places, 1)[:, 0]
 
-    def compact(self, keep_person: np.ndarray) -> np.ndarray:
+    def compact(self, keep_person: np.ndarray, extra: Persons | None = None) -> np.ndarray:
         """Drop persons not in ``keep_person`` and households left empty; remap rows.
+
+        ``extra`` persons (rows of existing households, e.g. newborns) are appended first
+        (and kept): the same as ``persons.extend(extra)`` before the compaction, with one
+        copy of the table fewer.
 
         Returns:
             The new row of every old household row (-1 for a household removed).
@@ -157,9 +175,15 @@ class Population:
         if keep.dtype != bool:  # rows in a given order: kept in that order
             self.persons = self.persons.take(keep)
             keep = np.ones(len(self.persons), bool)
-        rows, alive, new_index = kernels.compact_rows(keep, self.persons.hh,
-                                                      len(self.households))
-        if len(rows) < len(keep):
+        hh = self.persons.hh
+        if extra is not None:
+            keep = np.concatenate([keep, np.ones(len(extra), bool)])
+            hh = np.concatenate([hh, extra.hh])
+        rows, alive, new_index = kernels.compact_rows(keep, hh, len(self.households))
+        del hh
+        if extra is not None:
+            self.persons.take_extend(rows[:len(rows) - len(extra)], extra)
+        elif len(rows) < len(keep):
             self.persons = self.persons.take(rows)
         if not alive.all():
             self.households = self.households.take(alive)

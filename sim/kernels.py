@@ -62,9 +62,10 @@ def head_age_numpy(hh: np.ndarray, age: np.ndarray, child: np.ndarray, n: int) -
 
 def household_counts_numpy(hh: np.ndarray, age: np.ndarray, employed: np.ndarray,
                            n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Members, members under 18 and employed members per household."""
-    return (np.bincount(hh, minlength=n), np.bincount(hh[age < 18], minlength=n),
-            np.bincount(hh[employed], minlength=n))
+    """Members, members under 18 and employed members per household (int32)."""
+    return (np.bincount(hh, minlength=n).astype(np.int32),
+            np.bincount(hh[age < 18], minlength=n).astype(np.int32),
+            np.bincount(hh[employed], minlength=n).astype(np.int32))
 
 
 def place_group_counts_numpy(hh_place: np.ndarray, hh: np.ndarray, group: np.ndarray,
@@ -87,9 +88,9 @@ def compact_rows_numpy(keep: np.ndarray, hh: np.ndarray, n_hh: int
     """Rows kept by a compaction: (person rows kept, alive households, new household row).
 
     Persons in ``keep`` stay; a household stays if one of them lives in it. The new row of
-    a removed household is -1.
+    a removed household is -1. Rows are int32 (tables stay below 2**31 rows).
     """
-    rows = np.flatnonzero(keep)
+    rows = np.flatnonzero(keep).astype(np.int32)
     alive = np.bincount(hh[rows], minlength=n_hh) > 0
     new_index = np.cumsum(alive, dtype=np.int32) - np.int32(1)
     new_index[~alive] = -1
@@ -206,9 +207,9 @@ if ENABLED:
 
     @_jit
     def _household_counts_nb(hh, age, employed, n):  # pragma: no cover - compiled
-        size = np.zeros(n, np.int64)
-        minors = np.zeros(n, np.int64)
-        workers = np.zeros(n, np.int64)
+        size = np.zeros(n, np.int32)
+        minors = np.zeros(n, np.int32)
+        workers = np.zeros(n, np.int32)
         for i in range(len(hh)):
             h = hh[i]
             size[h] += 1
@@ -288,7 +289,7 @@ if ENABLED:
             if keep[i]:
                 alive[hh[i]] = True
                 count += 1
-        rows = np.empty(count, np.int64)
+        rows = np.empty(count, np.int32)
         j = 0
         for i in range(len(keep)):
             if keep[i]:

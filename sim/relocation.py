@@ -450,6 +450,8 @@ class Relocation:
         far = (wp < 0) | (self.world.car_min[home, np.maximum(wp, 0)] > MAX_COMMUTE_MIN)
         u_job = streams.uniform(draws.NEW_JOB, pp.pid[check[far]], year)
         pp.workplace[check[far]] = jobs.choose(home[far], u_job)
+        # household- and person-sized temporaries go before the compaction copies the tables
+        del size, minors, workers, worker, seg, pm, decide, moved, check, home, wp, far, came
         extra, follow_out, follow_in = settle_unhoused(pop, incoming, gone, dem, n)
         return RelocationResult(
             in_movers=in_movers + follow_in, out_movers=out_movers + follow_out,
