@@ -148,7 +148,7 @@ def test_bucket_kernel_equals_numpy():
 
 def test_numpy_twins_follow_their_definitions(persons):
     """Rule: the numpy twins compute what their docstrings say (checked by plain loops)."""
-    hh, age, child, employed, n_hh = persons
+    hh, age, child, _, n_hh = persons
     head = kernels.head_age_numpy(hh, age, child, n_hh)
     for h in range(0, n_hh, 97):
         a = age[hh == h]
