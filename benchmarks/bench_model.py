@@ -48,9 +48,9 @@ from sim.params import Parameters  # noqa: E402
 from sim.world import get_world  # noqa: E402
 
 #: Targets printed next to the results.
-TARGET_HHY_PER_S = 1_000_000
-GOAL_HHY_PER_S = 2_000_000
-TARGET_PEAK_MB = 2048.0
+TARGET_HHY_PER_S = 2_500_000
+GOAL_HHY_PER_S = 3_000_000
+TARGET_PEAK_MB = 350.0
 TARGET_RATIO = 20.0
 PROCESSES = ("demography", "migration", "services", "relocation", "housing", "records")
 
@@ -82,6 +82,8 @@ def run_once(scale: float, end_year: int, seed: int) -> dict[str, Any]:
         Seconds of world build, model init and stepping, household-years per second,
         per-process seconds and peak memory.
     """
+    from sim import kernels
+
     digest = sim_digest()
     params = Parameters(scale=scale, end_year=end_year)
     t0 = time.perf_counter()
@@ -103,6 +105,7 @@ def run_once(scale: float, end_year: int, seed: int) -> dict[str, Any]:
     timings.update({k: float(v) for k, v in model.timings.items() if k not in timings})
     return {
         "seed": seed,
+        "numba": kernels.ENABLED,
         "sim_digest": digest,
         "sim_digest_after": sim_digest(),
         "load_avg_1min_end": os.getloadavg()[0],
@@ -125,11 +128,20 @@ def run_once(scale: float, end_year: int, seed: int) -> dict[str, Any]:
     }
 
 
-def run_naive(scale: float, sample: int, reps: int, seed: int) -> dict[str, Any]:
-    """Naive Mesa reference vs vectorised rule (meant to be called in a fresh process)."""
+def run_naive(scale: float, sample: int, reps: int, seed: int,
+              step_reps: int = 3) -> dict[str, Any]:
+    """Naive Mesa references vs the model (meant to be called in a fresh process).
+
+    Both comparisons run in this one process on the same sample of households: the
+    relocation rule alone (:func:`naive_mesa.compare`) and the whole step, demography and
+    relocation with households and persons as agents (:func:`naive_mesa.compare_step`).
+    """
     t0 = time.perf_counter()
-    inputs = naive_mesa.build_inputs(scale, seed)
+    model = naive_mesa.build_model(scale, seed)
+    inputs = naive_mesa.inputs_from_model(model)
     res = naive_mesa.compare(inputs, sample=sample, reps=reps, seed=seed)
+    res["whole_step"] = naive_mesa.compare_step(naive_mesa.StepInputs(inputs, model),
+                                                sample=sample, reps=step_reps, seed=seed)
     res["sim_digest"] = sim_digest()
     res["inputs_build_s"] = time.perf_counter() - t0
     res["peak_rss_mb"] = _peak_mb()
@@ -198,6 +210,7 @@ def format_table(result: dict[str, Any]) -> str:
         f"({meta['years']} steps), {meta['repeats']} repeats, each in a fresh process",
         f"machine: {meta['machine']['cpus']} cpus ({meta['machine']['cpu']}), "
         f"{meta['machine']['memory_gb']} GB; python {meta['machine']['python']}, "
+        f"compiled kernels (numba) {'on' if meta.get('numba') else 'off'}; "
         f"numpy {meta['machine']['numpy']}, mesa {meta['machine']['mesa']}; load average "
         f"{meta['load_avg_1min']['start']:.2f} at start, {meta['load_avg_1min']['end']:.2f} at end "
         "(> 0.2 before the run means other work shares the cpus)",
@@ -230,6 +243,8 @@ def format_table(result: dict[str, Any]) -> str:
         model_rel = s["relocation_households_per_s"]["median"]
         lines.append(f"  whole relocation process of the model (above) vs naive: "
                      f"{model_rel / naive['naive']['households_per_s']:.1f}x")
+        if naive.get("whole_step"):
+            lines += ["", naive_mesa.format_step_report(naive["whole_step"])]
     if len(set(result["meta"]["sim_digests"])) > 1:
         lines.append("\nWARNING: sim/ changed during the benchmark (digests "
                      f"{', '.join(result['meta']['sim_digests'])}); figures mix code versions")
@@ -253,7 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--naive-scale", type=float, default=None,
                     help="model scale the comparison's inputs come from (default --scale)")
     ap.add_argument("--skip-naive", action="store_true", help="do not run the naive reference")
+    ap.add_argument("--no-numba", action="store_true",
+                    help="run the numpy twins of the compiled kernels (LANDSIM_NUMBA=0)")
     args = ap.parse_args(argv)
+    if args.no_numba:
+        os.environ["LANDSIM_NUMBA"] = "0"  # inherited by the spawned processes
 
     base_year = Parameters().base_year
     Parameters(scale=args.scale, end_year=args.end_year)  # validate before spawning
@@ -277,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         "meta": {"scale": args.scale, "base_year": base_year, "end_year": args.end_year,
                  "years": args.end_year - base_year, "repeats": args.repeats,
                  "seeds": [r["seed"] for r in runs], "machine": machine(),
+                 "numba": all(r["numba"] for r in runs),
                  "sim_digests": sorted({d for r in runs
                                         for d in (r["sim_digest"], r["sim_digest_after"])}
                                        | ({naive["sim_digest"]} if naive else set())),

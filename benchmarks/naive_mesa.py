@@ -141,11 +141,15 @@ def inputs_from_model(m: RegionModel) -> RuleInputs:
     )
 
 
+def build_model(scale: float, seed: int) -> RegionModel:
+    """A :class:`RegionModel` at ``scale`` in its start year."""
+    params = Parameters(scale=scale)
+    return RegionModel(params, seed=seed, world=get_world(params))
+
+
 def build_inputs(scale: float, seed: int) -> RuleInputs:
     """Build a :class:`RegionModel` at ``scale`` and take its year-one relocation inputs."""
-    params = Parameters(scale=scale)
-    m = RegionModel(params, seed=seed, world=get_world(params))
-    return inputs_from_model(m)
+    return inputs_from_model(build_model(scale, seed))
 
 
 # ---------------------------------------------------------------------------- naive Mesa
@@ -384,6 +388,285 @@ def compare(inputs: RuleInputs, sample: int = 20_000, reps: int = 5, vec_reps: i
     }
 
 
+# ---------------------------------------------------------------------------- whole step
+@dataclass
+class StepInputs:
+    """What the naive whole step needs besides the relocation inputs: the population sample.
+
+    Attributes:
+        rule: Relocation inputs (values, kernels, vacancies, logsums, rates) of the model.
+        model: The model the sample comes from (its rates, parameters and segments).
+    """
+
+    rule: RuleInputs
+    model: RegionModel
+
+
+def step_inputs_from_model(m: RegionModel) -> StepInputs:
+    """Inputs of the whole-step comparison, taken from ``m`` at the start of a year."""
+    return StepInputs(rule=inputs_from_model(m), model=m)
+
+
+def sample_population(pop, rows: np.ndarray):
+    """The households ``rows`` of ``pop`` and their members, as a new population."""
+    from sim.household import Population
+
+    rows = np.sort(np.asarray(rows))
+    keep_hh = np.zeros(len(pop.households), bool)
+    keep_hh[rows] = True
+    members = np.flatnonzero(keep_hh[pop.persons.hh])
+    hh = pop.households.take(rows)
+    pp = pop.persons.take(members)
+    new_row = np.full(len(pop.households), -1, np.int32)
+    new_row[rows] = np.arange(len(rows), dtype=np.int32)
+    pp.hh = new_row[pp.hh]
+    return Population(hh, pp)
+
+
+class PersonAgent(mesa.Agent):
+    """One person as a Mesa agent (age, sex, employment, living with a parent)."""
+
+    def __init__(self, model: NaiveStepModel, age: int, sex: int, employed: bool,
+                 child: bool) -> None:
+        super().__init__(model)
+        self.age, self.sex, self.employed, self.child = age, sex, employed, child
+        self.household: NaiveHousehold | None = None
+
+
+class NaiveHousehold(mesa.Agent):
+    """One household as a Mesa agent holding its member agents; it lives its own year.
+
+    :meth:`demography` ages its members and applies the model's per-person rules in the
+    model's order (death, birth to a surviving woman, employment entry or exit, leaving
+    home into a new one-person household that looks for a dwelling); :meth:`relocate`
+    decides whether to move and where (the relocation rule of :class:`HouseholdAgent`).
+    """
+
+    def __init__(self, model: NaiveStepModel, place: int, car: bool, housed: bool) -> None:
+        super().__init__(model)
+        self.place, self.car, self.housed = place, car, housed
+        self.members: list[PersonAgent] = []
+
+    def add(self, person: PersonAgent) -> None:
+        """Make ``person`` a member."""
+        person.household = self
+        self.members.append(person)
+
+    def demography(self) -> None:
+        """One year of the members' demography (scalar Python, one person at a time)."""
+        m: NaiveStepModel = self.model
+        d = m.dem
+        for p in list(self.members):
+            p.age = min(p.age + 1, 110)
+            if m.rng.random() < m.death[p.sex, p.age]:
+                self.members.remove(p)
+                m.deaths += 1
+                p.remove()
+                continue
+            if p.sex == 1 and m.birth[p.age] > 0 and m.rng.random() < m.birth[p.age]:
+                baby = PersonAgent(m, 0, int(m.rng.random() < m.girl_share), False, True)
+                self.add(baby)
+                m.births += 1
+            if 18 <= p.age < d.retirement_age:
+                r = m.rng.random()
+                if p.employed and r < d.employment_exit_rate:
+                    p.employed = False
+                elif not p.employed and r < d.employment_entry_rate:
+                    p.employed = True
+            elif p.employed and p.age >= d.retirement_age:
+                p.employed = False
+            if p.child and p.age >= 18 and (p.age >= d.leave_home_max_age
+                                             or m.rng.random() < d.leave_home_rate):
+                self.members.remove(p)
+                p.child = False
+                new = NaiveHousehold(m, self.place, False, False)
+                new.add(p)
+                m.leavers += 1
+        if not self.members:
+            self.remove()
+
+    def segment(self) -> tuple[int, int]:
+        """(segment, stage) from the head's age, minors, car and workers (the model's rule)."""
+        adults = [p.age for p in self.members if not p.child]
+        head = max(adults) if adults else max(p.age for p in self.members)
+        if any(p.age < 18 for p in self.members):
+            stage = 1
+        else:
+            stage = 0 if head < 30 else (3 if head >= 65 else 2)
+        worker = any(p.employed for p in self.members)
+        return stage * 4 + int(self.car) * 2 + int(worker), stage
+
+    def relocate(self) -> None:
+        """Decide whether to move (unhoused households always look) and take a dwelling."""
+        m: NaiveStepModel = self.model
+        seg, stage = self.segment()
+        if self.housed:
+            v_home = float(m.values[seg, self.place])
+            factor = 2.0 / (1.0 + math.exp(-m.gain * (float(m.logsum[seg]) - v_home)))
+            if m.rng.random() >= min(max(float(m.move_rate[stage]) * factor, 0.0), 1.0):
+                return
+        m.choosers += 1
+        weights = (m.vacant * np.exp(m.values[seg] - m.vmax[seg])
+                   * m.kernels[stage, self.place, :m.n_places])
+        cdf = np.cumsum(weights)
+        if cdf[-1] <= 0.0:
+            return
+        dest = min(int(np.searchsorted(cdf, m.rng.random() * cdf[-1], side="right")),
+                   m.n_places - 1)
+        m.vacant[dest] -= 1.0
+        if self.housed:
+            m.vacant[self.place] += 1.0
+        m.moves += 1
+        self.place, self.housed = dest, True
+
+
+class NaiveStepModel(mesa.Model):
+    """Households and persons as Mesa agents; one step is the demography and moves of a year.
+
+    Args:
+        inputs: Whole-step inputs (rates from the source model, relocation inputs).
+        pop: The households and persons to create agents for.
+        year: The year simulated (mortality improvement).
+        seed: Seed of the model's random generators.
+    """
+
+    def __init__(self, inputs: StepInputs, pop, year: int, seed: int) -> None:
+        super().__init__(seed=seed)
+        src = inputs.model
+        r = inputs.rule
+        d = self.dem = src.params.demography
+        improve = (1.0 - d.mortality_improvement) ** max(year - d.mortality_year, 0)
+        self.death = src.rates.death * improve
+        self.birth = src.rates.birth
+        self.girl_share = src.rates.girl_share
+        self.values, self.vmax, self.kernels = r.values, r.values.max(axis=1), r.kernels
+        self.logsum, self.move_rate, self.gain = r.logsum, r.move_rate, r.gain
+        self.n_places = r.n_places
+        self.vacant = r.vacant.astype(np.float64)
+        self.deaths = self.births = self.leavers = self.choosers = self.moves = 0
+        hh, pp = pop.households, pop.persons
+        homes = [NaiveHousehold(self, int(hh.place[i]), bool(hh.car[i]), bool(hh.housed[i]))
+                 for i in range(len(hh))]
+        for i in range(len(pp)):
+            homes[pp.hh[i]].add(PersonAgent(self, int(pp.age[i]), int(pp.sex[i]),
+                                            bool(pp.employed[i]), bool(pp.child[i])))
+
+    def step(self) -> None:
+        """Demography of every household in random order, then every household's move."""
+        self.agents_by_type[NaiveHousehold].shuffle_do("demography")
+        self.agents_by_type[NaiveHousehold].shuffle_do("relocate")
+
+
+def vectorised_step(inputs: StepInputs, pop, year: int, seed: int) -> dict[str, int]:
+    """The model's own stages on ``pop``: :func:`sim.demography.step` (which also forms
+    unions and compacts the tables, work the naive step does not do), then the moving
+    decision and :func:`sim.relocation.allocate` for the housed movers and the new
+    households."""
+    from sim import demography
+    from sim.rng import Streams
+
+    src = inputs.model
+    r = inputs.rule
+    streams = Streams(seed)
+    n_before = len(pop.persons)
+    dem = demography.step(pop, src.rates, src.params.demography, year, r.n_places, streams)
+    hh = pop.households
+    stage = pop.stage()
+    seg = src.segments.of(stage=stage, car=hh.car, worker=pop.workers() > 0,
+                          tenure=hh.renter)
+    rng = np.random.default_rng([seed, 3])
+    pm = relocation.move_probability(stage, r.values[seg, hh.place], r.logsum[seg],
+                                     r.move_rate, r.gain)
+    choosers = np.flatnonzero((hh.housed & (rng.random(len(hh)) < pm)) | ~hh.housed)
+    alloc = relocation.allocate(hh.place[choosers].astype(np.int64), seg[choosers],
+                                hh.housed[choosers], r.kernels, r.stage_of_seg, r.values,
+                                r.vacant, r.rounds, rng)
+    got = alloc.dest >= 0
+    hh.place[choosers[got]] = alloc.dest[got].astype(np.int32)
+    hh.housed[choosers[got]] = True
+    return {"deaths": int(dem.deaths.sum()), "births": int(dem.births.sum()),
+            "leavers": len(dem.leaver_hid), "choosers": len(choosers),
+            "moves": int(got.sum()), "persons": n_before}
+
+
+def compare_step(inputs: StepInputs, sample: int = 20_000, reps: int = 3, vec_reps: int = 9,
+                 seed: int = 0) -> dict[str, Any]:
+    """Time the naive whole step and the model's stages on the same household sample.
+
+    The naive steps and the vectorised calls are interleaved (3 vectorised calls after each
+    naive step); each works on a fresh copy of the sample. Creating the agents is not
+    timed. Rates per person (deaths, births, leavers) and per household (moves) are
+    compared as in :func:`distribution_check` (within :data:`TOLERANCE_SE` standard errors).
+    """
+    import copy
+
+    src = inputs.model
+    year = src.year + 1
+    rng = np.random.default_rng([seed, 5])
+    n_hh = len(src.pop.households)
+    rows = np.sort(rng.choice(n_hh, min(sample, n_hh), replace=False))
+    base = sample_population(src.pop, rows)
+    n_persons = len(base.persons)
+    vectorised_step(inputs, copy.deepcopy(base), year, seed)  # warm-up
+    naive_s, vec_s, naive_c, vec_c = [], [], [], []
+    per = -(-vec_reps // reps)
+    for r in range(reps):
+        t0 = time.perf_counter()
+        model = NaiveStepModel(inputs, base, year, seed * 1_000 + r)
+        t1 = time.perf_counter()
+        model.step()
+        naive_s.append(time.perf_counter() - t1)
+        naive_c.append({"deaths": model.deaths, "births": model.births,
+                        "leavers": model.leavers, "choosers": model.choosers,
+                        "moves": model.moves, "persons": n_persons,
+                        "agent_creation_s": t1 - t0})
+        for v in range(per):
+            work = copy.deepcopy(base)
+            t0 = time.perf_counter()
+            vec_c.append(vectorised_step(inputs, work, year, seed * 1_000 + 100 + r * per + v))
+            vec_s.append(time.perf_counter() - t0)
+    naive_hps = len(rows) / float(np.median(naive_s))
+    vec_hps = len(rows) / float(np.median(vec_s))
+    check: dict[str, Any] = {"ok": True}
+    for key, per_what in (("deaths", "persons"), ("births", "persons"),
+                          ("leavers", "persons"), ("moves", "households")):
+        tot_n = len(rows) if per_what == "households" else n_persons
+        a = sum(c[key] for c in naive_c) / (tot_n * len(naive_c))
+        b = sum(c[key] for c in vec_c) / (tot_n * len(vec_c))
+        se = math.sqrt(a * (1 - a) / (tot_n * len(naive_c)) + b * (1 - b) / (tot_n * len(vec_c)))
+        ok = abs(a - b) <= TOLERANCE_SE * se
+        check[key] = {"naive": a, "vectorised": b, "per": per_what, "tolerance":
+                      TOLERANCE_SE * se, "ok": bool(ok)}
+        check["ok"] = bool(check["ok"] and ok)
+    return {"sample": len(rows), "persons": n_persons, "year": year,
+            "naive": {"reps": reps, "step_s": naive_s, "households_per_s": naive_hps,
+                      "counts": naive_c},
+            "vectorised": {"reps": len(vec_s), "s": vec_s, "households_per_s": vec_hps},
+            "ratio": vec_hps / naive_hps, "check": check}
+
+
+def format_step_report(res: dict[str, Any]) -> str:
+    """Readable summary of :func:`compare_step`."""
+    c = res["check"]
+    lines = [
+        f"whole step (demography + relocation): naive Mesa households and persons vs the "
+        f"model's stages (sample {res['sample']:,} households, {res['persons']:,} persons, "
+        f"year {res['year']})",
+        f"  naive Mesa       {res['naive']['households_per_s']:>14,.0f} households/s "
+        f"(median of {res['naive']['reps']} steps)",
+        f"  vectorised       {res['vectorised']['households_per_s']:>14,.0f} households/s "
+        f"(median of {res['vectorised']['reps']})",
+        f"  ratio            {res['ratio']:>14.1f}x",
+        f"    {'rate':<10}{'per':>12}{'naive':>10}{'vectorised':>12}{'tol':>9}   ok",
+    ]
+    for key in ("deaths", "births", "leavers", "moves"):
+        s = c[key]
+        lines.append(f"    {key:<10}{s['per']:>12}{s['naive']:>10.4f}{s['vectorised']:>12.4f}"
+                     f"{s['tolerance']:>9.4f}   {'yes' if s['ok'] else 'NO'}")
+    lines.append(f"    check {'PASSED' if c['ok'] else 'FAILED'}")
+    return "\n".join(lines)
+
+
 def format_report(res: dict[str, Any]) -> str:
     """Readable summary of :func:`compare`'s result."""
     c = res["check"]
@@ -431,17 +714,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--vec-reps", type=int, default=20, help="vectorised repetitions (sample)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=None, help="write the result as JSON here")
+    ap.add_argument("--step-reps", type=int, default=3, help="naive whole-step repetitions")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    inputs = build_inputs(args.scale, args.seed)
+    model = build_model(args.scale, args.seed)
+    inputs = inputs_from_model(model)
     res = compare(inputs, sample=args.sample, reps=args.reps, vec_reps=args.vec_reps,
                   seed=args.seed)
     res["inputs_build_s"] = time.perf_counter() - t0
+    res["whole_step"] = compare_step(StepInputs(inputs, model), sample=args.sample,
+                                     reps=args.step_reps, seed=args.seed)
     print(format_report(res))
+    print(format_step_report(res["whole_step"]))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(res, indent=2))
-    return 0 if res["check"]["ok"] else 1
+    return 0 if res["check"]["ok"] and res["whole_step"]["check"]["ok"] else 1
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from . import kernels
 from .params import STAGES
 from .rng import unique_ids
 
@@ -63,6 +64,20 @@ class Persons:
         """Append the rows of ``other``."""
         for f in fields(self):
             setattr(self, f.name, np.concatenate([getattr(self, f.name), getattr(other, f.name)]))
+
+    def take_extend(self, rows: np.ndarray, other: Persons) -> None:
+        """Keep rows ``rows`` (an index) and append ``other``, one column at a time.
+
+        The same as ``take(rows)`` then ``extend(other)``, with one new array per column
+        instead of two (and only one column held twice at a time).
+        """
+        k = len(rows)
+        for f in fields(self):
+            col, more = getattr(self, f.name), getattr(other, f.name)
+            out = np.empty(k + len(more), np.result_type(col, more))
+            np.take(col, rows, out=out[:k])
+            out[k:] = more
+            setattr(self, f.name, out)
 
     @staticmethod
     def empty() -> Persons:
@@ -129,14 +144,7 @@ class Population:
     def head_age(self) -> np.ndarray:
         """Age of the oldest member who is not a child at home (oldest member if none)."""
         p = self.persons
-        n = len(self.households)
-        head = np.full(n, -1, np.int16)
-        np.maximum.at(head, p.hh[~p.child], p.age[~p.child])
-        none = head < 0
-        if none.any():
-            sel = none[p.hh]
-            np.maximum.at(head, p.hh[sel], p.age[sel])
-        return np.maximum(head, 0)
+        return kernels.head_age(p.hh, p.age, p.child, len(self.households))
 
     def workers(self) -> np.ndarray:
         """Employed members per household."""
@@ -149,15 +157,38 @@ class Population:
 
     def place_persons(self, n_places: int) -> np.ndarray:
         """Persons per place."""
-        return np.bincount(self.households.place[self.persons.hh], minlength=n_places)
+        p = self.persons
+        return kernels.place_group_counts(self.households.place, p.hh,
+                                          np.zeros(len(p), np.int8), n_places, 1)[:, 0]
 
-    def compact(self, keep_person: np.ndarray) -> None:
-        """Drop persons not in ``keep_person`` and households left empty; remap rows."""
-        self.persons = self.persons.take(keep_person)
-        alive = np.bincount(self.persons.hh, minlength=len(self.households)) > 0
-        new_index = np.cumsum(alive) - 1
-        self.households = self.households.take(alive)
-        self.persons.hh = new_index[self.persons.hh].astype(np.int32)
+    def compact(self, keep_person: np.ndarray, extra: Persons | None = None) -> np.ndarray:
+        """Drop persons not in ``keep_person`` and households left empty; remap rows.
+
+        ``extra`` persons (rows of existing households, e.g. newborns) are appended first
+        (and kept): the same as ``persons.extend(extra)`` before the compaction, with one
+        copy of the table fewer.
+
+        Returns:
+            The new row of every old household row (-1 for a household removed).
+        """
+        keep = np.asarray(keep_person)
+        if keep.dtype != bool:  # rows in a given order: kept in that order
+            self.persons = self.persons.take(keep)
+            keep = np.ones(len(self.persons), bool)
+        hh = self.persons.hh
+        if extra is not None:
+            keep = np.concatenate([keep, np.ones(len(extra), bool)])
+            hh = np.concatenate([hh, extra.hh])
+        rows, alive, new_index = kernels.compact_rows(keep, hh, len(self.households))
+        del hh
+        if extra is not None:
+            self.persons.take_extend(rows[:len(rows) - len(extra)], extra)
+        elif len(rows) < len(keep):
+            self.persons = self.persons.take(rows)
+        if not alive.all():
+            self.households = self.households.take(alive)
+        self.persons.hh = new_index[self.persons.hh]
+        return new_index
 
     def claim_hids(self, candidates: np.ndarray) -> np.ndarray:
         """Household ids for new households: ``candidates`` (derived ids), made unique.

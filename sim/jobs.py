@@ -75,12 +75,12 @@ def sample_rows(cum: np.ndarray, rows: np.ndarray, rng: np.random.Generator | np
 
     ``rng`` is a generator or one uniform per entry (keyed draws).
     """
+    from . import kernels
+
     if flat is None:
         flat = flat_cdf(cum)
     draws = rng.random(len(rows)) if isinstance(rng, np.random.Generator) else np.asarray(rng)
-    u = rows + draws
-    idx = np.searchsorted(flat, u, side="right")
-    return np.minimum(idx - rows * cum.shape[1], cum.shape[1] - 1)
+    return kernels.sample_rows(flat, cum.shape[1], rows, draws)
 
 
 def _gravity_weights(world: World, jobs: np.ndarray, decay: float) -> np.ndarray:

@@ -31,7 +31,7 @@ from functools import cache
 import numpy as np
 from scipy.optimize import nnls
 
-from . import data, rng
+from . import data, kernels, rng
 from .household import Households, Population
 from .params import Parameters
 from .rng import Streams
@@ -41,9 +41,17 @@ from .world import World
 BAND_LOWS = np.array([lo for _, lo, _ in data.AGE_BANDS])
 
 
+#: Band of every age 0..:data:`_BAND_LUT_AGES` - 1 (a table look-up instead of a search).
+_BAND_LUT_AGES = 128
+_BAND_LUT = np.searchsorted(BAND_LOWS, np.arange(_BAND_LUT_AGES), side="right") - 1
+
+
 def band_of(age: np.ndarray) -> np.ndarray:
     """FOLK1A age band (0..6) of each age."""
-    return np.searchsorted(BAND_LOWS, np.asarray(age), side="right") - 1
+    age = np.asarray(age)
+    if age.dtype.kind in "iu" and age.size and 0 <= age.min() and age.max() < _BAND_LUT_AGES:
+        return _BAND_LUT[age]
+    return np.searchsorted(BAND_LOWS, age, side="right") - 1
 
 
 def municipal_growth_pct(first: int, last: int) -> dict[int, float]:
@@ -125,6 +133,10 @@ class BorderRates:
 
     def out_probability(self, head_age: np.ndarray) -> np.ndarray:
         """Yearly probability that a household with this head age leaves the region."""
+        age = np.asarray(head_age)
+        if age.dtype.kind in "iu" and age.size and 0 <= age.min() and age.max() < _BAND_LUT_AGES:
+            # the schedule of every whole age, computed once (the same values, elementwise)
+            return np.minimum(self.out_scale * _rogers_castro_by_age()[age], 1.0)
         return np.minimum(self.out_scale * rogers_castro(head_age), 1.0)
 
     def entry_places(self, head_band: np.ndarray, u_muni: np.ndarray,
@@ -139,6 +151,11 @@ class BorderRates:
             j = np.minimum(np.searchsorted(c, u_place[sel], side="right"), len(c) - 1)
             out[sel] = self.place_ids[k][j]
         return out
+
+
+@cache
+def _rogers_castro_by_age() -> np.ndarray:
+    return rogers_castro(np.arange(_BAND_LUT_AGES))
 
 
 def rogers_castro(age: np.ndarray) -> np.ndarray:
@@ -208,7 +225,8 @@ def emigrate(pop: Population, p_leave: np.ndarray, n_places: int,
 
 
 def template_copies(pop: Population, eligible: np.ndarray, target: np.ndarray,
-                    u: np.ndarray, old_weight: float = 1.0) -> np.ndarray:
+                    u: np.ndarray, old_weight: float = 1.0,
+                    head: np.ndarray | None = None) -> np.ndarray:
     """How many in-migrant copies of each household: expected persons match ``target``.
 
     Households are grouped by their head's age band; the expected households per group solve
@@ -223,24 +241,24 @@ def template_copies(pop: Population, eligible: np.ndarray, target: np.ndarray,
         target: In-migrant persons wanted per age band.
         u: One keyed uniform per household.
         old_weight: Relative weight of templates headed 55+.
+        head: The households' head ages (:meth:`Population.head_age`), if already known.
     """
     n_bands = len(BAND_LOWS)
     hh_n = len(pop.households)
-    head = pop.head_age()
+    head = pop.head_age() if head is None else head
     group = band_of(head)
     p = pop.persons
-    member_band = band_of(p.age)
-    counts = np.zeros((hh_n, n_bands))
-    np.add.at(counts, (p.hh, member_band), 1.0)
-    ok = eligible & (counts.sum(axis=1) > 0)
+    size = np.bincount(p.hh, minlength=hh_n)
+    ok = eligible & (size > 0)
     n_group = np.bincount(group[ok], minlength=n_bands).astype(float)
-    m = np.zeros((n_bands, n_bands))
-    np.add.at(m, group[ok], counts[ok])
+    # persons by (head band of their household, own band) over the eligible households:
+    # integer counts, so the float sums are exact in any order
+    m = kernels.place_group_counts(group, p.hh, band_of(p.age), n_bands, n_bands,
+                                   hh_mask=ok).astype(float)
     m = m / np.maximum(n_group[:, None], 1.0)
     n_hh, _ = nnls(m.T, np.maximum(np.asarray(target, float), 0.0))
     e = np.where(ok, n_hh[group] / np.maximum(n_group[group], 1.0), 0.0)
     if old_weight != 1.0:
-        size = counts.sum(axis=1)
         before = (e * size).sum()
         e = e * np.where(head >= 55, old_weight, 1.0)
         e *= before / max((e * size).sum(), 1e-12)
@@ -263,8 +281,10 @@ def append_copies(pop: Population, copies: np.ndarray, places: np.ndarray,
     tp = pop.persons
     if len(rows) == 0:
         return np.zeros(0, np.int64)
-    size = np.bincount(tp.hh, minlength=len(hh))
-    order = np.argsort(tp.hh, kind="stable")
+    # members of the copied households only, in household order (persons in row order)
+    members = np.flatnonzero(copies[tp.hh] > 0)
+    order = members[np.argsort(tp.hh[members], kind="stable")]
+    size = np.bincount(tp.hh[members], minlength=len(hh))
     starts = np.searchsorted(tp.hh[order], rows)
     n_mem = size[rows]
     member_idx = order[np.repeat(starts, n_mem) + _ramp(n_mem)]
@@ -352,7 +372,8 @@ def run(pop: Population, rates: BorderRates, old_weight: float, n_places: int,
     target = np.maximum(out_band + rates.net_rate * stock, 0.0)
     eligible = hh.housed & ~leaving
     copies = template_copies(pop, eligible, target,
-                             streams.uniform(rng.IN_MIGRANT_TEMPLATE, hh.key, year), old_weight)
+                             streams.uniform(rng.IN_MIGRANT_TEMPLATE, hh.key, year), old_weight,
+                             head=head_age)
     n_before = len(hh)
     # the copies' entry places, keyed by template household and copy number
     rows = np.repeat(np.arange(n_before), copies)

@@ -208,7 +208,11 @@ class RegionModel(mesa.Model):
         p = self.params
         key = (p.model_dump_json(), self.seed_value, str(data_dir()))
         if key not in _SPIN_UPS:
-            spin = copy.deepcopy(self, memo={id(self.world): self.world})
+            # read-only parts are shared with the copy (the world, the distance kernels, the
+            # jobs, the rates): only the state the steps change is copied
+            shared = (self.world, self.relocation.kernels, self.jobs, self.access, self.border,
+                      self.rates, self.segments, self.location)
+            spin = copy.deepcopy(self, memo={id(o): o for o in shared if o is not None})
             spin.records = Recorder()
             spin.datacollector = mesa.DataCollector(model_reporters={})
             for _ in range(p.housing.spin_up_years):

@@ -136,12 +136,9 @@ def _band(age: np.ndarray, edges: tuple[int, ...]) -> np.ndarray:
 
 def _rank_within(group: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Order sorting by (group, key) and each element's rank within its group."""
-    order = np.lexsort((key, group))
-    g = group[order]
-    start = np.searchsorted(g, g, side="left")
-    rank = np.empty(len(group), np.int64)
-    rank[order] = np.arange(len(group)) - start
-    return order, rank
+    from . import kernels
+
+    return kernels.rank_within(group, key)
 
 
 def choose_per_place(place: np.ndarray, weight: np.ndarray, count: np.ndarray,
@@ -234,6 +231,13 @@ def expected_children_at_home(age: np.ndarray, max_child_age: int = 17) -> np.nd
     asfr = np.zeros(130)
     asfr[m_ages] = rate
     k = np.arange(max_child_age + 1)
+    age = np.asarray(age)
+    if age.dtype.kind in "iu" and age.size and 0 <= age.min() and age.max() < 130:
+        # one row per whole age (the same sums), not a (persons x ages) matrix: at 1:1 that
+        # was 2 x 114 MB at the start-up's memory peak
+        ages = np.arange(int(age.max()) + 1)
+        at_birth = np.clip(ages[:, None] - k[None, :], 0, 129)
+        return asfr[at_birth].sum(axis=1)[age]
     at_birth = np.clip(age[:, None].astype(int) - k[None, :], 0, 129)
     return asfr[at_birth].sum(axis=1)
 

@@ -41,6 +41,8 @@ BAND_LABELS = ("0_5", "6_16", "17_19", "20_34", "35_64", "65_79", "80_plus")
 AGE_GROUPS = ((0, 17), (18, 29), (30, 64), (65, 200))
 AGE_EDGES = np.array([lo for lo, _ in AGE_GROUPS[1:]])
 AGE_LABELS = tuple(f"age_{lo}_{hi}" if hi < 200 else f"age_{lo}_plus" for lo, hi in AGE_GROUPS)
+#: Age group of every age 0..127 (a look-up instead of a search per person).
+_AGE_GROUP_LUT = np.searchsorted(AGE_EDGES, np.arange(128), side="right")
 
 
 @dataclass
@@ -77,14 +79,18 @@ class YearRecord:
     @cached_property
     def persons(self) -> np.ndarray:
         """Persons per place (simulated)."""
-        return np.bincount(self.home, minlength=self.n)
+        return self.by_age.sum(axis=1)
 
     @cached_property
     def by_age(self) -> np.ndarray:
         """Persons per place and age group, (n, len(AGE_GROUPS))."""
-        g = np.searchsorted(AGE_EDGES, self.pop.persons.age, side="right")
-        k = len(AGE_GROUPS)
-        return np.bincount(self.home * k + g, minlength=self.n * k).reshape(self.n, k)
+        from . import kernels
+
+        age = self.pop.persons.age
+        g = _AGE_GROUP_LUT[age] if age.size and 0 <= age.min() and age.max() < 128 else \
+            np.searchsorted(AGE_EDGES, age, side="right")
+        return kernels.place_group_counts(self.pop.households.place, self.pop.persons.hh, g,
+                                          self.n, len(AGE_GROUPS))
 
     @cached_property
     def open_count(self) -> np.ndarray:
@@ -301,13 +307,15 @@ class Recorder:
     """Collects the declared columns year by year."""
 
     def __init__(self) -> None:
-        self._place: list[pd.DataFrame] = []
+        # one array per place column and year (tables are built when asked for)
+        self._place: list[dict[str, np.ndarray]] = []
         self._region: list[dict[str, object]] = []
 
     def record(self, r: YearRecord) -> None:
         """Add the rows of one year."""
-        self._place.append(pd.DataFrame({
-            c.name: np.asarray(c.value(r)).astype(c.dtype, copy=False) for c in PLACE_COLUMNS}))
+        # copies: a value may be a stage's own array, changed in place later
+        self._place.append({c.name: np.array(c.value(r), dtype=c.dtype)
+                            for c in PLACE_COLUMNS})
         self._region.append({c.name: np.asarray(c.value(r)).astype(c.dtype).item()
                              for c in REGION_COLUMNS})
 
@@ -319,11 +327,14 @@ class Recorder:
     @property
     def first_place(self) -> pd.DataFrame:
         """The place rows of the start year."""
-        return self._place[0]
+        return pd.DataFrame(self._place[0])
 
     def place_year(self) -> pd.DataFrame:
         """Every place-year row so far."""
-        return pd.concat(self._place, ignore_index=True)
+        if not self._place:
+            return pd.DataFrame({c.name: np.zeros(0, c.dtype) for c in PLACE_COLUMNS})
+        return pd.DataFrame({c.name: np.concatenate([y[c.name] for y in self._place])
+                             for c in PLACE_COLUMNS})
 
     def region_year(self) -> pd.DataFrame:
         """Every region row so far, typed as declared."""

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import kernels
 from . import rng as draws
 from .demography import DemographyResult
 from .household import Population, stage_of
@@ -225,12 +226,13 @@ def _draw_chunk(w: np.ndarray, nb: int, b: int, r: np.ndarray, u: np.ndarray,
     who, r, u = who[ok], r[ok], u[ok]
     if len(r) == 0:
         return
-    e = draws.indexed_exponentials(u, np.arange(nb))
-    with np.errstate(divide="ignore"):
-        bi = np.argmin(e / block_tot[r], axis=1)
-        cols = bi[:, None] * b + np.arange(b)[None, :]
-        e = draws.indexed_exponentials(u, cols + nb)
-        j = np.argmin(e / wb[r, bi], axis=1)
+    # E = 53 log 2 - race_logs (sim.rng.indexed_exponentials); the subtraction is folded
+    # into the comparison, which is exactly argmin(E / W)
+    seed = draws.race_seeds(u)
+    top = draws._LOG_2_53
+    bi = kernels.argmin_ratio(top, draws.race_logs(seed, np.arange(nb)), block_tot[r])
+    cols = bi[:, None] * b + np.arange(nb, nb + b)[None, :]
+    j = kernels.argmin_ratio(top, draws.race_logs(seed, cols), wb[r, bi])
     dest[who] = bi * b + j
 
 
@@ -420,9 +422,9 @@ class Relocation:
         incoming = mig.incoming
         gone = np.zeros(len(hh), bool)
         gone[:mig.n_before] = mig.leaving
-        size = np.bincount(pp.hh, minlength=len(hh))
-        stage = stage_of(mig.head_age, np.bincount(pp.hh[pp.age < 18], minlength=len(hh)))
-        worker = np.bincount(pp.hh[pp.employed], minlength=len(hh)) > 0
+        size, minors, workers = kernels.household_counts(pp.hh, pp.age, pp.employed, len(hh))
+        stage = stage_of(mig.head_age, minors)
+        worker = workers > 0
         seg = self.segments.of(stage=stage, car=hh.car, worker=worker, tenure=hh.renter)
         values = self.destination_values(values, pop)
         logsum = logsums(values, dwellings)
@@ -487,6 +489,8 @@ class Relocation:
         far = (wp < 0) | (self.world.car_min[home, np.maximum(wp, 0)] > MAX_COMMUTE_MIN)
         u_job = streams.uniform(draws.NEW_JOB, pp.pid[check[far]], year)
         pp.workplace[check[far]] = jobs.choose(home[far], u_job)
+        # household- and person-sized temporaries go before the compaction copies the tables
+        del size, minors, workers, worker, seg, pm, decide, moved, check, home, wp, far, came
         extra, follow_out, follow_in = settle_unhoused(pop, incoming, gone, dem, n)
         return RelocationResult(
             in_movers=in_movers + follow_in, out_movers=out_movers + follow_out,
@@ -557,8 +561,16 @@ def settle_unhoused(pop: Population, incoming: np.ndarray, gone: np.ndarray,
         return none, none, none
     drop_hh = gone.copy()
     drop_hh[left[incoming[left]]] = True
-    # rows are found by id (ids are derived, not ordered)
-    rows = pop.rows_of(np.concatenate([dem.parent_hid, dem.leaver_hid]))
+    # rows are found by id (ids are derived, not ordered); demography's own rows after its
+    # compaction, checked against the ids, save the search
+    hids = np.concatenate([dem.parent_hid, dem.leaver_hid])
+    rows = None
+    if dem.parent_row is not None and dem.leaver_row is not None:
+        rows = np.concatenate([dem.parent_row, dem.leaver_row]).astype(np.int64)
+        if rows.max(initial=-1) >= len(hh) or np.any(hh.hid[rows[rows >= 0]] != hids[rows >= 0]):
+            rows = None
+    if rows is None:
+        rows = pop.rows_of(hids)
     parent_rows, leaver_rows = rows[:len(dem.parent_hid)], rows[len(dem.parent_hid):]
     parent_alive = (parent_rows >= 0) & ~gone[parent_rows]
     parent_rows = np.maximum(parent_rows, 0)

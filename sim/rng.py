@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import kernels
+
 STREAMS = (
     "population",
     "demography",
@@ -172,12 +174,17 @@ def unique_ids(candidates: np.ndarray, existing: np.ndarray) -> np.ndarray:
     for attempt in range(1, 65):
         table = np.zeros(1 << _BUCKET_BITS, bool)
         table[out.view(np.uint64) & mask] = True
-        near = existing[table[existing.view(np.uint64) & mask]]
-        bad = np.isin(out, near)
-        _, first = np.unique(out, return_index=True)
-        dup = np.ones(len(out), bool)
-        dup[first] = False
-        bad |= dup
+        near = np.sort(kernels.bucket_members(existing, table, mask))
+        # bad = np.isin(out, near) | (a repeat of an earlier candidate), quicker
+        bad = np.zeros(len(out), bool)
+        if len(near):
+            bad = near[np.minimum(np.searchsorted(near, out), len(near) - 1)] == out
+        ordered = np.sort(out)
+        if np.any(ordered[1:] == ordered[:-1]):
+            _, first = np.unique(out, return_index=True)
+            dup = np.ones(len(out), bool)
+            dup[first] = False
+            bad |= dup
         if not bad.any():
             return out
         out[bad] = derived_ids(ID_REHASH, out[bad], attempt)
@@ -209,23 +216,30 @@ def indexed_exponentials(u: np.ndarray, index: np.ndarray) -> np.ndarray:
     ``-log U`` is returned, so one keyed uniform per chooser gives independent exponentials
     for every alternative (the destination race of :func:`sim.relocation.draw_destinations`).
     """
+    e = race_logs(race_seeds(u), index)
+    # -log((x + 0.5) / 2**53): in (0, 37]; positive and finite
+    np.subtract(_LOG_2_53, e, out=e)
+    return e
+
+
+def race_seeds(u: np.ndarray) -> np.ndarray:
+    """The hashed seed of each chooser's uniform (first half of :func:`indexed_exponentials`)."""
     seed = (np.asarray(u, np.float64) * 9007199254740992.0).astype(np.uint64)
     seed *= _GOLDEN64
     _mix64(seed)
+    return seed
+
+
+def race_logs(seed: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``log((x + 0.5))`` with ``x`` the 53-bit hash of (seed, index): ``-E = this - 53 log 2``.
+
+    :func:`indexed_exponentials` returns ``53 log 2 - race_logs(...)``; the destination draw
+    folds that subtraction into its comparison (:func:`sim.kernels.argmin_ratio`).
+    """
     index = np.asarray(index)
     codes = _index_codes(int(index.max()) + 1 if index.size else 1)
-    if index.ndim == 1:  # the same indices for every row
-        x = np.bitwise_xor(seed[:, None], codes[index][None, :])
-    else:
-        x = codes[index]
-        x ^= seed[:, None]
-    _mix64(x)
-    x >>= np.uint64(11)
-    e = x.astype(np.float64)
-    e += 0.5
+    e = kernels.race_inputs(seed, codes[index])
     np.log(e, out=e)
-    # -log((x + 0.5) / 2**53): in (0, 37]; positive and finite
-    np.subtract(_LOG_2_53, e, out=e)
     return e
 
 
@@ -279,9 +293,4 @@ class Streams:
         key = np.uint64(ss.generate_state(1, np.uint64)[0])
         # a Weyl step then the SplitMix64 finaliser: a bijection of the 64-bit id, so
         # derived ids (63 bits) keep distinct uniforms; the top 53 bits make the uniform
-        x = np.atleast_1d(np.asarray(ids)).astype(np.int64).astype(np.uint64)
-        x *= _GOLDEN64
-        x += key
-        _mix64(x)
-        x >>= np.uint64(11)
-        return x * (1.0 / 9007199254740992.0)
+        return kernels.keyed_uniforms(ids, key)

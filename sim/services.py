@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import data
+from . import data, kernels
 from . import rng as draws
 from .params import SERVICE_KINDS, ServiceParams
 from .rng import Streams
@@ -343,12 +343,15 @@ def users(pop, present: np.ndarray, n_places: int, scale: float) -> list[np.ndar
         scale: The run's scale.
     """
     pp = pop.persons
-    home = pop.households.place[pp.hh]
-    staying = present[pp.hh]
-    persons = np.bincount(home[staying], minlength=n_places) / scale
-    pupils = np.bincount(home[staying & (pp.age >= 6) & (pp.age <= 15)],
-                         minlength=n_places) / scale
+    counts = kernels.place_group_counts(pop.households.place, pp.hh, _PUPIL[pp.age], n_places,
+                                        2, hh_mask=present)
+    persons = counts.sum(axis=1) / scale
+    pupils = counts[:, 1] / scale
     return [persons if kind != "school" else pupils for kind in KINDS]
+
+
+#: 1 for the ages that count as school pupils (6-15), by age 0..200.
+_PUPIL = ((np.arange(201) >= 6) & (np.arange(201) <= 15)).astype(np.int8)
 
 
 def update_services(world: World, services: Services, params: ServiceParams,

@@ -174,6 +174,22 @@ def test_identical_results_on_every_engine(experiment, reference, cluster, tmp_p
         assert mf["status"] == "complete" and mf["n_runs"] == N_RUNS
 
 
+def test_a_plain_process_pool_gives_the_dask_results(experiment, reference, tmp_path):
+    """Runs executed by a plain process pool (no Dask) write byte-identical parts and index
+    to the Dask engine's and the in-process reference's."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    specs = plan(experiment)
+    with ProcessPoolExecutor(2) as ex:
+        tables = list(ex.map(execute, specs))
+    for spec, table in zip(specs, tables, strict=True):
+        write_part(tmp_path, spec, table)
+    build_index(tmp_path)
+    assert contents(tmp_path) == contents(reference)
+    run_batch(experiment, tmp_path / "dask", workers=2)
+    assert contents(tmp_path / "dask") == contents(tmp_path)
+
+
 def test_resume_skips_finished_runs_and_retries_missing_ones(experiment, reference, tmp_path):
     """Parts that exist are never recomputed; deleted ones are; the result is identical."""
     folder = tmp_path / "resume"

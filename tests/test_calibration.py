@@ -361,7 +361,8 @@ def test_validate_model_prints_the_table(tiny_fits):
 
 @pytest.mark.slow
 def test_candidates_run_on_the_batch_engine_like_in_process(tmp_path):
-    """The Dask map (batch engine) evaluates candidates exactly as the plain map does."""
+    """The Dask map (batch engine) and the process pool evaluate candidates exactly as the
+    plain map does."""
     pytest.importorskip("distributed")
     from sim.batch.runner import dask_client
     from sim.calibration.fit import Objective, _eval_one, dask_map
@@ -373,6 +374,13 @@ def test_candidates_run_on_the_batch_engine_like_in_process(tmp_path):
     with dask_client(workers=1) as client:
         on_dask = [d.total for d in dask_map(client)(_eval_one, [obj, obj], xs)]
     assert on_dask == plain
+    # the calibration's own process pool (chunked map, one world per pool) gives the same
+    from sim.calibration.fit import candidate, process_pool
+
+    executor, pool_map = process_pool(2, candidate(cfg, xs[0], **obj.run_settings()))
+    with executor:
+        in_pool = [d.total for d in pool_map(_eval_one, [obj, obj], xs)]
+    assert in_pool == plain
 
 
 def test_calibrate_on_an_unreachable_scheduler_exits_2(tmp_path):

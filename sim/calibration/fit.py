@@ -348,8 +348,9 @@ def fit(cfg: CalibrationConfig, pool_map: Callable | None = None,
     opt = cfg.optimizer
     executor = None
     if pool_map is None and opt.workers > 1:
-        executor = ProcessPoolExecutor(max_workers=opt.workers)
-        pool_map = executor.map
+        executor, pool_map = process_pool(opt.workers, candidate(
+            cfg, [_default_x(fp) for fp in cfg.parameters],
+            **Objective(cfg, targets).run_settings()))
     mapper = pool_map or map
     default_x = [_default_x(fp) for fp in cfg.parameters]
 
@@ -389,6 +390,27 @@ def fit(cfg: CalibrationConfig, pool_map: Callable | None = None,
         constants=constants, spread=spread, converged=bool(res.success),
         message=str(res.message), at_bounds=near_bounds(cfg, x),
         constants_start=start_constants)
+
+
+def process_pool(workers: int, params: Parameters) -> tuple[ProcessPoolExecutor, Callable]:
+    """A process pool whose workers share one world, and a map over it in few round trips.
+
+    The world of ``params`` is built here first: forked workers inherit it (built once, not
+    once per worker); under another start method each worker builds it once and reuses it.
+    The map sends each worker a few chunks of the iterables instead of one task per item.
+    """
+    from ..world import get_world
+
+    get_world(params)
+    executor = ProcessPoolExecutor(max_workers=workers)
+
+    def mapper(func: Callable, *iterables: Iterable) -> list:
+        items = [list(it) for it in iterables]
+        n = len(items[0]) if items else 0
+        chunk = max(1, -(-n // (2 * workers)))
+        return list(executor.map(func, *items, chunksize=chunk))
+
+    return executor, mapper
 
 
 def dask_map(client) -> Callable:
