@@ -18,6 +18,7 @@ from sim.batch.experiment import (
 )
 from sim.batch.outcomes import _places, outcome_table, village_mask
 from sim.batch.runner import execute
+from sim.params import default_parameters
 from sim.scenario import parameters
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,7 +145,8 @@ def test_factors_reach_the_model_parameters_and_initiatives(places):
     p = parameters(sc)
     assert p.services.closure_hazard == values["services_closure_hazard"]
     assert p.relocation.move_rate[1] == values["relocation_move_rate_2"]
-    assert p.relocation.move_rate[0] == 0.25  # other elements untouched
+    # other elements keep the calibrated defaults the scenario starts from
+    assert p.relocation.move_rate[0] == default_parameters().relocation.move_rate[0]
     assert sc.initiatives[0].settings["type"] == "C" and sc.initiatives[0].start == 2031
     assert sc.years.end == 2050
 

@@ -41,7 +41,7 @@ def _population(ages: list[int], years: list[int], places: list[int]) -> Populat
                  hh=np.arange(n, dtype=np.int32), child=np.zeros(n, bool),
                  employed=np.zeros(n, bool), workplace=np.full(n, -1, np.int32),
                  pid=np.arange(n, dtype=np.int64))
-    return Population(hh, pp, next_hid=n, next_pid=n)
+    return Population(hh, pp)
 
 
 def _evidence() -> dict[str, dict[str, str]]:
