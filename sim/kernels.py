@@ -138,7 +138,7 @@ def argmin_ratio_numpy(top: float, logs: np.ndarray, den: np.ndarray) -> np.ndar
 
 
 def _mix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser, in place (the same as :func:`sim.rng._mix64`)."""
+    """SplitMix64 finaliser (a bijection of uint64 with full avalanche), in place."""
     t = x >> np.uint64(30)
     x ^= t
     x *= _M1_64

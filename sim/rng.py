@@ -113,21 +113,9 @@ ID_SERVICE_UNIT = 5  #: service unit: (kind, place, origin, opened year, order a
 ID_REHASH = 6  #: (an id that collided, attempt): see :func:`unique_ids`
 
 _GOLDEN64 = np.uint64(0x9E3779B97F4A7C15)
-_M1_64 = np.uint64(0xBF58476D1CE4E5B9)
-_M2_64 = np.uint64(0x94D049BB133111EB)
-
-
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser (a bijection of uint64 with full avalanche), in place."""
-    t = x >> np.uint64(30)
-    x ^= t
-    x *= _M1_64
-    np.right_shift(x, np.uint64(27), out=t)
-    x ^= t
-    x *= _M2_64
-    np.right_shift(x, np.uint64(31), out=t)
-    x ^= t
-    return x
+#: SplitMix64 finaliser (a bijection of uint64 with full avalanche), in place; one
+#: definition, shared with the compiled kernels.
+_mix64 = kernels._mix64
 
 
 def derived_ids(tag: int, *parts: np.ndarray | int) -> np.ndarray:

@@ -146,6 +146,19 @@ def find(paths: list[Path]) -> list[Path]:
     return unique
 
 
+
+def _check_columns(p: Path, cols: tuple[str, ...]) -> None:
+    """Raise ReportError unless ``p`` is a readable Parquet file with the columns ``cols``."""
+    try:
+        have = set(pq.read_schema(p).names)
+    except Exception as e:  # pyarrow raises several types for damaged files
+        raise ReportError(f"{p}: not a readable Parquet file ({e}); rerun "
+                          f"`landsim compare`") from None
+    lacking = [c for c in cols if c not in have]
+    if lacking:
+        raise ReportError(f"{p}: column(s) {', '.join(lacking)} missing; rerun "
+                          f"`landsim compare` with this version of landsim")
+
 def check(folder: Path) -> Comparison:
     """Check one comparison folder's manifest and files; return it (tables not yet loaded).
 
@@ -163,28 +176,10 @@ def check(folder: Path) -> Comparison:
             raise ReportError(f"{folder}: file {name} is missing (comparisons made before the "
                               f"report existed lack it); rerun `landsim compare` for "
                               f"'{manifest['scenario']}'")
-        try:
-            have = set(pq.read_schema(p).names)
-        except Exception as e:  # pyarrow raises several types for damaged files
-            raise ReportError(f"{p}: not a readable Parquet file ({e}); rerun "
-                              f"`landsim compare`") from None
-        lacking = [c for c in cols if c not in have]
-        if lacking:
-            raise ReportError(f"{p}: column(s) {', '.join(lacking)} missing; rerun "
-                              f"`landsim compare` with this version of landsim")
+        _check_columns(p, cols)
     for name, cols in OPTIONAL.items():
-        p = folder / name
-        if not p.is_file():
-            continue
-        try:
-            have = set(pq.read_schema(p).names)
-        except Exception as e:  # pyarrow raises several types for damaged files
-            raise ReportError(f"{p}: not a readable Parquet file ({e}); rerun "
-                              f"`landsim compare`") from None
-        lacking = [c for c in cols if c not in have]
-        if lacking:
-            raise ReportError(f"{p}: column(s) {', '.join(lacking)} missing; rerun "
-                              f"`landsim compare` with this version of landsim")
+        if (folder / name).is_file():
+            _check_columns(folder / name, cols)
     return Comparison(folder, manifest)
 
 
