@@ -137,6 +137,31 @@ def argmin_ratio_numpy(top: float, logs: np.ndarray, den: np.ndarray) -> np.ndar
         return np.argmin((top - logs) / den, axis=1)
 
 
+def argmin_rows_numpy(top: float, logs: np.ndarray, den: np.ndarray,
+                      r: np.ndarray) -> np.ndarray:
+    """``argmin_k (top - logs[i, k]) / den[r[i], k]`` per row (the block race)."""
+    return argmin_ratio_numpy(top, logs, den[r])
+
+
+def race_inputs_run_numpy(seed: np.ndarray, codes: np.ndarray, first: np.ndarray,
+                          k: int) -> np.ndarray:
+    """:func:`race_inputs_numpy` with codes ``first[i] .. first[i] + k - 1`` in row ``i``."""
+    return race_inputs_numpy(seed, codes[first[:, None] + np.arange(k)[None, :]])
+
+
+def argmin_weights_numpy(top: float, logs: np.ndarray, k2: np.ndarray, krow: np.ndarray,
+                         attract: np.ndarray, seg: np.ndarray, first: np.ndarray
+                         ) -> np.ndarray:
+    """The column race: ``argmin_k (top - logs[i, k]) / w[i, k]`` per row.
+
+    ``w[i, k] = k2[krow[i], c] * attract[seg[i], c]`` with ``c = first[i] + k``: float32
+    weights, as :func:`sim.relocation.choice_rows` computes them.
+    """
+    cols = first[:, None] + np.arange(logs.shape[1])[None, :]
+    w = k2[krow[:, None], cols] * attract[seg[:, None], cols]
+    return argmin_ratio_numpy(top, logs, w)
+
+
 def _mix64(x: np.ndarray) -> np.ndarray:
     """SplitMix64 finaliser (a bijection of uint64 with full avalanche), in place."""
     t = x >> np.uint64(30)
@@ -343,6 +368,59 @@ if ENABLED:
         return out
 
     @_jit
+    def _argmin_rows_nb(top, logs, den, r):  # pragma: no cover - compiled
+        m, k = logs.shape
+        out = np.zeros(m, np.int64)
+        for i in range(m):
+            best = np.inf
+            arg = 0
+            row = r[i]
+            for j in range(k):
+                v = (top - logs[i, j]) / den[row, j]
+                if v != v:
+                    arg = j
+                    break
+                if v < best:
+                    best = v
+                    arg = j
+            out[i] = arg
+        return out
+
+    @_jit
+    def _race_inputs_run_nb(seed, codes, first, k):  # pragma: no cover - compiled
+        m = len(seed)
+        out = np.empty((m, k), np.float64)
+        for i in range(m):
+            s = seed[i]
+            f = first[i]
+            for j in range(k):
+                x = _mix64_scalar(codes[f + j] ^ s)
+                out[i, j] = np.float64(x >> np.uint64(11)) + 0.5
+        return out
+
+    @_jit
+    def _argmin_weights_nb(top, logs, k2, krow, attract, seg, first):  # pragma: no cover
+        m, k = logs.shape
+        out = np.zeros(m, np.int64)
+        for i in range(m):
+            best = np.inf
+            arg = 0
+            kr = krow[i]
+            sg = seg[i]
+            f = first[i]
+            for j in range(k):
+                w = k2[kr, f + j] * attract[sg, f + j]  # float32 product, as numpy's
+                v = (top - logs[i, j]) / w
+                if v != v:
+                    arg = j
+                    break
+                if v < best:
+                    best = v
+                    arg = j
+            out[i] = arg
+        return out
+
+    @_jit
     def _bucket_members_nb(existing, table, mask):  # pragma: no cover - compiled
         hit = np.zeros(len(existing), np.bool_)
         count = 0
@@ -434,6 +512,29 @@ def argmin_ratio(top: float, logs: np.ndarray, den: np.ndarray) -> np.ndarray:
     if ENABLED:
         return _argmin_ratio_nb(float(top), logs, den)
     return argmin_ratio_numpy(top, logs, den)
+
+
+def argmin_rows(top: float, logs: np.ndarray, den: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """See :func:`argmin_rows_numpy`."""
+    if ENABLED:
+        return _argmin_rows_nb(float(top), logs, den, r)
+    return argmin_rows_numpy(top, logs, den, r)
+
+
+def race_inputs_run(seed: np.ndarray, codes: np.ndarray, first: np.ndarray,
+                    k: int) -> np.ndarray:
+    """See :func:`race_inputs_run_numpy`."""
+    if ENABLED:
+        return _race_inputs_run_nb(seed, codes, first, int(k))
+    return race_inputs_run_numpy(seed, codes, first, k)
+
+
+def argmin_weights(top: float, logs: np.ndarray, k2: np.ndarray, krow: np.ndarray,
+                   attract: np.ndarray, seg: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """See :func:`argmin_weights_numpy`."""
+    if ENABLED:
+        return _argmin_weights_nb(float(top), logs, k2, krow, attract, seg, first)
+    return argmin_weights_numpy(top, logs, k2, krow, attract, seg, first)
 
 
 def bucket_members(existing: np.ndarray, table: np.ndarray, mask: np.uint64) -> np.ndarray:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import kernels
+from . import kernels as compiled
 from . import rng as draws
 from .demography import DemographyResult
 from .household import Population, stage_of
@@ -183,6 +183,10 @@ def draw_destinations(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
     g_origin = groups // 64 - 1
     g_seg = (groups % 64).astype(np.int64)
     u = rng.random(len(origin)) if isinstance(rng, np.random.Generator) else np.asarray(rng)
+    if compiled.ENABLED:
+        _draw_compiled(g_origin, g_seg, inv, u, kernels, stage_of_seg, attract, nb, b, dest,
+                       threads)
+        return dest
     order = np.argsort(inv, kind="stable")
     bounds = np.searchsorted(inv[order], np.arange(0, len(groups) + CHUNK_ROWS, CHUNK_ROWS))
     starts = list(range(0, len(groups), CHUNK_ROWS))
@@ -230,10 +234,73 @@ def _draw_chunk(w: np.ndarray, nb: int, b: int, r: np.ndarray, u: np.ndarray,
     # into the comparison, which is exactly argmin(E / W)
     seed = draws.race_seeds(u)
     top = draws._LOG_2_53
-    bi = kernels.argmin_ratio(top, draws.race_logs(seed, np.arange(nb)), block_tot[r])
+    bi = compiled.argmin_ratio(top, draws.race_logs(seed, np.arange(nb)), block_tot[r])
     cols = bi[:, None] * b + np.arange(nb, nb + b)[None, :]
-    j = kernels.argmin_ratio(top, draws.race_logs(seed, cols), wb[r, bi])
+    j = compiled.argmin_ratio(top, draws.race_logs(seed, cols), wb[r, bi])
     dest[who] = bi * b + j
+
+
+#: Choosers drawn at once by the compiled path (bounds its (choosers x sqrt(n)) buffers).
+CHOOSER_CHUNK = 16_384
+
+
+def _draw_compiled(g_origin: np.ndarray, g_seg: np.ndarray, inv: np.ndarray, u: np.ndarray,
+                   kernels: np.ndarray, stage_of_seg: np.ndarray, attract: np.ndarray,
+                   nb: int, b: int, dest: np.ndarray, threads: int) -> None:
+    """The two-level race of :func:`_draw_chunk` for all choosers at once (compiled kernels).
+
+    Block totals are numpy's pairwise sums of :func:`choice_rows`, row chunk by row chunk
+    exactly as in :func:`_draw_chunk`; then each chooser's block race and column race run
+    in compiled loops that read the block totals and the float32 weights in place instead of
+    gathering them, over large runs of choosers. Every number compared is computed by the
+    same operations as in :func:`_draw_chunk` (the logs by numpy), so the destinations are
+    identical (``tests/test_kernels.py``).
+    """
+    n_groups = len(g_origin)
+    npad = attract.shape[1]
+    block_tot = np.empty((n_groups, nb))
+    has = np.empty(n_groups, bool)
+    buf = np.empty((CHUNK_ROWS, npad), np.float32)
+    scratch = np.empty_like(buf)
+    for start in range(0, n_groups, CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, n_groups)
+        w = choice_rows(g_origin[start:stop], g_seg[start:stop], kernels, stage_of_seg,
+                        attract, out=buf, scratch=scratch)
+        bt = w.reshape(len(w), nb, b).sum(axis=2, dtype=np.float64)
+        block_tot[start:stop] = bt
+        has[start:stop] = bt.sum(axis=1) > 0
+    who = np.flatnonzero(has[inv])
+    if len(who) == 0:
+        return
+    n1 = kernels.shape[1]
+    k2 = kernels.reshape(-1, kernels.shape[2])
+    g_krow = stage_of_seg[g_seg] * n1 + np.where(g_origin >= 0, g_origin, n1 - 1)
+    codes = draws._index_codes(nb + npad)
+    block_codes = codes[:nb]
+    top = draws._LOG_2_53
+
+    def work(lo: int) -> None:
+        sel = who[lo:lo + CHOOSER_CHUNK]
+        r = inv[sel]
+        seed = draws.race_seeds(u[sel])
+        logs = compiled.race_inputs(seed, block_codes)
+        np.log(logs, out=logs)
+        bi = compiled.argmin_rows(top, logs, block_tot, r)
+        first = bi * b
+        logs = compiled.race_inputs_run(seed, codes, first + nb, b)
+        np.log(logs, out=logs)
+        j = compiled.argmin_weights(top, logs, k2, g_krow[r], attract, g_seg[r], first)
+        dest[sel] = first + j
+
+    starts = range(0, len(who), CHOOSER_CHUNK)
+    n_threads = max(1, min(threads, len(starts)))
+    if n_threads == 1:
+        for lo in starts:
+            work(lo)
+    else:
+        # the kernels release the GIL; chunks write disjoint entries of dest
+        with ThreadPoolExecutor(n_threads) as ex:
+            list(ex.map(work, starts))
 
 
 def accept(dest: np.ndarray, vacant: np.ndarray,
@@ -422,7 +489,7 @@ class Relocation:
         incoming = mig.incoming
         gone = np.zeros(len(hh), bool)
         gone[:mig.n_before] = mig.leaving
-        size, minors, workers = kernels.household_counts(pp.hh, pp.age, pp.employed, len(hh))
+        size, minors, workers = compiled.household_counts(pp.hh, pp.age, pp.employed, len(hh))
         stage = stage_of(mig.head_age, minors)
         worker = workers > 0
         seg = self.segments.of(stage=stage, car=hh.car, worker=worker, tenure=hh.renter)

@@ -108,6 +108,64 @@ def test_race_kernels_equal_numpy():
 
 
 @needs_numba
+def test_block_race_kernels_equal_numpy():
+    """Rule: the compiled destination draw's three kernels (block race on block totals read
+    by row, race inputs for a run of codes, column race on weights computed in place) give
+    exactly what their numpy twins give, zero weights and all-zero rows included."""
+    rng = np.random.default_rng(11)
+    m, nb, b, n_rows = 2_000, 12, 12, 50
+    seed = race_seeds(rng.random(m))
+    top = 53.0 * np.log(2.0)
+    codes = _index_codes(nb + nb * b)
+    logs = np.log(kernels.race_inputs_numpy(seed, codes[:nb]))
+    den = rng.random((n_rows, nb))
+    den[rng.random(den.shape) < 0.3] = 0.0
+    den[:3] = 0.0
+    r = rng.integers(0, n_rows, m)
+    assert _same(kernels._argmin_rows_nb(top, logs, den, r),
+                 kernels.argmin_rows_numpy(top, logs, den, r))
+    first = rng.integers(0, nb, m) * b + nb
+    assert _same(kernels._race_inputs_run_nb(seed, codes, first, b),
+                 kernels.race_inputs_run_numpy(seed, codes, first, b))
+    logs = np.log(kernels.race_inputs_run_numpy(seed, codes, first, b))
+    k2 = rng.random((8, nb * b)).astype(np.float32)
+    attract = rng.random((16, nb * b)).astype(np.float32)
+    attract[rng.random(attract.shape) < 0.4] = 0.0
+    krow, seg = rng.integers(0, 8, m), rng.integers(0, 16, m)
+    col0 = rng.integers(0, nb, m) * b
+    assert _same(kernels._argmin_weights_nb(top, logs, k2, krow, attract, seg, col0),
+                 kernels.argmin_weights_numpy(top, logs, k2, krow, attract, seg, col0))
+
+
+@needs_numba
+@pytest.mark.parametrize("threads", [1, 2])
+def test_compiled_destination_draw_equals_the_numpy_draw(monkeypatch, threads):
+    """Rule: sim.relocation.draw_destinations gives the same destination for every chooser
+    with the compiled kernels as without them (padded columns, places without vacancies,
+    in-migrants without an origin, more choosers than one compiled chunk)."""
+    from sim import relocation
+
+    rng = np.random.default_rng(5)
+    n, npad = 97, 100  # block size 10: three padded columns
+    kern = np.zeros((4, n + 1, npad), np.float32)
+    kern[:, :n, :n] = rng.random((4, n, n)).astype(np.float32)
+    kern[:, n, :n] = 1.0
+    attract = np.zeros((16, npad), np.float32)
+    attract[:, :n] = rng.random((16, n)).astype(np.float32)
+    attract[:, np.flatnonzero(rng.random(n) < 0.2)] = 0.0  # no vacancy there
+    stage_of_seg = np.arange(16) // 4
+    m = relocation.CHOOSER_CHUNK + 5_000
+    origin = rng.integers(-1, n, m)
+    seg = rng.integers(0, 16, m)
+    u = rng.random(m)
+    fast = relocation.draw_destinations(origin, seg, kern, stage_of_seg, attract, u, threads)
+    monkeypatch.setattr(kernels, "ENABLED", False)
+    slow = relocation.draw_destinations(origin, seg, kern, stage_of_seg, attract, u, threads)
+    assert _same(fast, slow)
+    assert (fast >= 0).all() and (attract[seg, fast] > 0).all()
+
+
+@needs_numba
 def test_rank_and_search_kernels_equal_numpy():
     """Rule: ranks within groups (ties kept in position order) and the workplace search
     (CDF rows laid end to end, uniforms up to the row's end) are the same both ways."""
