@@ -144,6 +144,15 @@ def _seed(text: str) -> int:
     return int(text)
 
 
+def _add_paired_run_options(p: argparse.ArgumentParser) -> None:
+    """Seeds, scale and processes of the paired runs (`compare`, `rank`)."""
+    p.add_argument("--seeds", type=int, default=20, help="number of seeds (default 20)")
+    p.add_argument("--first-seed", type=_seed, default=0, help="first seed (default 0)")
+    p.add_argument("--scale", type=_scale, default=0.25,
+                   help="share of households simulated (default 0.25)")
+    p.add_argument("--jobs", type=int, default=1, help="parallel processes (default 1)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``landsim`` argument parser."""
     parser = _Parser(prog="landsim", description="Agent-based simulation of rural settlements "
@@ -200,11 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--baseline", type=Path, default=None, metavar="FILE",
                       help="baseline scenario (default: scenarios/baseline.toml next to it, or "
                       "the default parameters)")
-    cmp_.add_argument("--seeds", type=int, default=20, help="number of seeds (default 20)")
-    cmp_.add_argument("--first-seed", type=_seed, default=0, help="first seed (default 0)")
-    cmp_.add_argument("--scale", type=_scale, default=0.25,
-                      help="share of households simulated (default 0.25)")
-    cmp_.add_argument("--jobs", type=int, default=1, help="parallel processes (default 1)")
+    _add_paired_run_options(cmp_)
     cmp_.add_argument("--out", type=Path, default=Path("results"))
     cmp_.add_argument("--name", default=None, help="folder name (default compare-<scenario>)")
     cmp_.add_argument("--vary", action="append", default=[], metavar="NAME",
@@ -234,11 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "service_years"),
                      help="outcome to rank by, per DKK million (default residents: residents "
                      "of the villages in the last year)")
-    rnk.add_argument("--seeds", type=int, default=20, help="number of seeds (default 20)")
-    rnk.add_argument("--first-seed", type=_seed, default=0, help="first seed (default 0)")
-    rnk.add_argument("--scale", type=_scale, default=0.25,
-                     help="share of households simulated (default 0.25)")
-    rnk.add_argument("--jobs", type=int, default=1, help="parallel processes (default 1)")
+    _add_paired_run_options(rnk)
     rnk.add_argument("--baseline", type=Path, default=None, metavar="FILE",
                      help="baseline scenario (default: scenarios/baseline.toml if it exists, "
                      "else the default parameters); its [years] end wins over --end")
