@@ -423,3 +423,26 @@ def test_contraction_brings_municipal_populations_to_the_observed_ones(tmp_path)
     v = pd.Series(c.values).reindex(w.index)
     assert abs(float((v * w).sum() / w.sum())) < 1e-9
     assert set(c.values) == {str(k) for k in t.municipal.index}
+
+
+def test_final_contraction_runs_at_its_own_scale_and_seeds(tmp_path):
+    """Rule: the contraction after the search runs at ``constants.final_scale`` on
+    ``constants.final_seeds`` (the constants projections keep are fitted on a larger sample
+    than a candidate's runs), changes nothing else, and without the settings is the fit's own;
+    the shipped configuration keeps those seeds apart from the fit's and the validation's."""
+    from sim.calibration.fit import Objective, final_contraction_config
+
+    cfg = load_config(_write(tmp_path, TINY + "[constants]\nfinal_scale = 0.2\n"
+                             "final_seeds = [7, 8]\n"))
+    final = final_contraction_config(cfg)
+    assert final.simulation.scale == 0.2 and final.simulation.seeds == [7, 8]
+    assert final.simulation.validation_seeds == cfg.simulation.validation_seeds
+    assert final.parameters == cfg.parameters and final.protocol == cfg.protocol
+    assert Objective(final, fit_targets(final)).run_settings()["scale"] == 0.2
+    plain = load_config(_write(tmp_path, TINY, "plain.toml"))
+    assert final_contraction_config(plain) is plain
+    shipped = load_config(DEFAULT)
+    seeds = set(shipped.constants.final_seeds)
+    assert shipped.constants.final_scale > shipped.simulation.scale
+    assert not seeds & set(shipped.simulation.seeds)
+    assert not seeds & set(shipped.simulation.validation_seeds)

@@ -43,6 +43,31 @@ def test_price_signal_is_in_full_scale_counts():
     assert small.price[0] == pytest.approx((21 / 11) ** p.price_elasticity)
 
 
+
+def test_construction_follows_expected_demand_alike_at_every_scale():
+    """Rule: with the model's demand signal (expected first-round choosers per vacancy, q),
+    construction starts where q > 1 and builds build_response * (q - 1) * vacancies (at most
+    build_rate of the stock), whatever the realised first-round choices: a place at scale
+    0.1 builds, in expectation, a tenth of what the same place builds at 1:1 (the realised
+    excess max(A - V, 0) built relatively more in small samples: issue 12)."""
+    p = HousingParams(build_trigger_years=1, build_response=0.5, build_rate=0.2)
+    q = np.array([3.0, 1.5, 0.8, 1.2])
+    v_small = np.array([2, 4, 5, 1])
+    built = {0.1: np.zeros(4), 1.0: np.zeros(4)}
+    reps = 400
+    for scale, k in ((0.1, 1), (1.0, 10)):
+        for r in range(reps):
+            h = Housing.initial(np.array([200, 200, 200, 200]) * k, p,
+                                np.random.default_rng(0))
+            res = h.update(np.array([200, 200, 200, 200]) * k, np.zeros(4, int),
+                           v_small * k, p, np.random.default_rng(r), scale=scale, demand=q)
+            built[scale] += res.built
+    expected = 0.5 * np.maximum(q - 1, 0) * v_small
+    np.testing.assert_allclose(built[1.0] / reps, 10 * expected, atol=1e-9)
+    np.testing.assert_allclose(built[0.1] / reps, expected, atol=0.12)
+    assert built[0.1][2] == 0 and built[1.0][2] == 0  # q < 1: no construction
+
+
 def _state(n: int = 3, **extra) -> SimpleNamespace:
     """A place state of three places: few, some and many jobs; near, mid and far services."""
     return SimpleNamespace(jobs30_car=np.array([10.0, 1e4, 1e5]),

@@ -101,6 +101,13 @@ class ConstantsSettings(FrozenModel):
     correct_each_candidate: bool = Field(
         True, description="each candidate takes one contraction step of its own and is "
         "judged on a second run (twice the runs per candidate)")
+    final_scale: float | None = Field(
+        None, gt=0, le=1, description="scale of the contraction after the search (default: "
+        "the fit runs' scale); a larger scale keeps the constants from absorbing the fit "
+        "seeds' sampling noise")
+    final_seeds: list[int] | None = Field(
+        None, min_length=1, description="seeds of the contraction after the search (default: "
+        "the fit seeds); seeds other than the validation seeds keep the validation honest")
 
 
 class FittedParameter(FrozenModel):

@@ -243,6 +243,24 @@ def contract(cfg: CalibrationConfig, targets: FitTargets, x: Iterable[float],
     return c
 
 
+def final_contraction_config(cfg: CalibrationConfig) -> CalibrationConfig:
+    """The configuration of the contraction after the search.
+
+    ``constants.final_scale`` and ``constants.final_seeds`` replace the fit runs' scale and
+    seeds when set, so the constants the projections keep are fitted on a larger sample than
+    each candidate's runs.
+    """
+    cc = cfg.constants
+    update: dict[str, Any] = {}
+    if cc.final_scale is not None:
+        update["scale"] = cc.final_scale
+    if cc.final_seeds is not None:
+        update["seeds"] = list(cc.final_seeds)
+    if not update:
+        return cfg
+    return cfg.model_copy(update={"simulation": cfg.simulation.model_copy(update=update)})
+
+
 @dataclass
 class Objective:
     """Picklable objective: distance of a candidate vector over the configured seeds.
@@ -369,7 +387,7 @@ def fit(cfg: CalibrationConfig, pool_map: Callable | None = None,
             seed=opt.seed, polish=False, init="latinhypercube", updating="deferred",
             workers=pool_map if pool_map is not None else 1, callback=callback)
         x = [float(v) for v in res.x]
-        constants = contract(cfg, targets, x, start=Constants(
+        constants = contract(final_contraction_config(cfg), targets, x, start=Constants(
             dict(start_constants.values), dict(start_constants.slope)), pool_map=mapper)
         as_is = cfg.model_copy(update={"constants": cfg.constants.model_copy(
             update={"correct_each_candidate": False})})
