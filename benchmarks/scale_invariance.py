@@ -4,9 +4,10 @@ For each scale (default 0.05, 0.1, 0.25 and 1) and a few seeds, on the calibrate
 
 * the synthetic population of 2021: households (full-scale estimate), persons per household,
   the share of one-person households and of households with children under 18;
-* a run 2021-2050: the 10th and 90th percentiles over places of the house-price index in 2050
-  (places with at least one dwelling), and the region's population and households in 2050
-  (full-scale estimates).
+* a run 2021-2050: the 10th, 50th and 90th percentiles over places of the house-price index in
+  2050 (places with at least one dwelling), the region's vacancy rate, its population and
+  households in 2050 (full-scale estimates), and the open grocers and schools in 2050 (units
+  are whole shops and schools at every scale).
 
 Mean and standard error over seeds are printed per scale; the JSON keeps every run. Run it on
 any checkout (``--code DIR`` puts DIR first on ``sys.path``)::
@@ -49,9 +50,14 @@ def one_run(scale: float, seed: int, end_year: int) -> dict:
     m.run()
     price = m.housing.price[m.housing.dwellings > 0]
     ry = m.region_year().iloc[-1]
+    occupied = np.bincount(m.pop.households.place, minlength=m.world.n)
+    units = m.services.open_count(m.world.n).sum(axis=0)
     return {"scale": scale, "seed": seed, **start,
             "price_p10": float(np.percentile(price, 10)),
+            "price_p50": float(np.percentile(price, 50)),
             "price_p90": float(np.percentile(price, 90)),
+            "vacancy_rate_end": float(m.housing.vacant(occupied).sum() / m.housing.dwellings.sum()),
+            "grocers_end": int(units[0]), "schools_end": int(units[1]),
             "population_end": float(ry["population"] / scale),
             "households_end": float(len(m.pop.households) / scale),
             "seconds": round(time.perf_counter() - t, 1)}
@@ -83,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps({"code": str(args.code.resolve()), "runs": runs}, indent=2)
                         + "\n", encoding="utf-8")
     keys = ("households", "persons_per_household", "one_person_share", "with_children_share",
-            "price_p10", "price_p90", "population_end", "households_end")
+            "price_p10", "price_p50", "price_p90", "vacancy_rate_end", "population_end",
+            "households_end", "grocers_end", "schools_end")
     print("scale  seeds  " + "  ".join(f"{k:>22s}" for k in keys))
     for scale in args.scales:
         rs = [r for r in runs if r["scale"] == scale]

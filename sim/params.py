@@ -295,13 +295,14 @@ class HousingParams(FrozenModel):
         description="assumption: yearly log price change per unit log(demand / vacancies).",
     )
     build_trigger_years: int = Field(
-        1, ge=1, le=10, description="assumption: years of excess demand before building."
+        1, ge=1, le=10, description="assumption: years of expected excess demand before building."
     )
     build_response: float = Field(
         0.3, ge=0.0, le=1.0,
         description="assumption (calibrated): dwellings built in a place per year as a share "
-        "of its excess first-round demand (applicants minus vacancies) while the excess "
-        "persists; supply follows demand, so growth is not capped by the initial stock.",
+        "of its expected excess first-round demand ((choosers per vacancy - 1) x vacancies) "
+        "while the excess persists; supply follows demand, so growth is not capped by the "
+        "initial stock.",
     )
     build_rate: float = Field(
         0.05, ge=0.0, le=0.2,
