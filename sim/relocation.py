@@ -126,24 +126,31 @@ def demand_per_vacancy(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
     scale alike), so a price signal built on it is the same at every scale.
     """
     n = len(vacant)
-    npad = kernels.shape[2]
+    n1, npad = kernels.shape[1], kernels.shape[2]
     if len(origin) == 0:
         return np.zeros(n)
-    key = (origin.astype(np.int64) + 1) * 64 + seg
-    groups, counts = np.unique(key, return_counts=True)
-    g_origin = groups // 64 - 1
-    g_seg = (groups % 64).astype(np.int64)
-    expv = np.zeros((values.shape[0], npad), np.float32)
+    nseg = values.shape[0]
+    org = np.where(origin >= 0, origin, n1 - 1).astype(np.int64)
+    choosers = np.bincount(seg.astype(np.int64) * n1 + org,
+                           minlength=nseg * n1).reshape(nseg, n1)
+    expv = np.zeros((nseg, npad), np.float32)
     expv[:, :n] = np.exp(values - values.max(axis=1, keepdims=True))
     vac = np.zeros(npad, np.float32)
     vac[:n] = np.maximum(vacant, 0)
     out = np.zeros(npad)
-    for start in range(0, len(groups), CHUNK_ROWS * 4):
-        stop = min(start + CHUNK_ROWS * 4, len(groups))
-        u = choice_rows(g_origin[start:stop], g_seg[start:stop], kernels, stage_of_seg, expv)
-        s = u @ vac
-        ok = s > 0
-        out += (counts[start:stop][ok] / s[ok]) @ u[ok].astype(np.float64)
+    # Per life stage, with K its kernel (origins x places) and E the segments' exp(V) rows:
+    # S = K (E * v)^T gives every (origin, segment) group's S_g at once and
+    # q = sum_s E_s * ((N / S)^T K)_s the sum over groups, two matrix products instead of
+    # one weight row per group.
+    for st in np.unique(stage_of_seg):
+        segs = np.flatnonzero(stage_of_seg == st)
+        k = kernels[st]
+        s_g = k @ (expv[segs] * vac).T
+        n_g = choosers[segs].T
+        w = np.zeros(s_g.shape, np.float32)
+        ok = (s_g > 0) & (n_g > 0)
+        w[ok] = n_g[ok] / s_g[ok]
+        out += (expv[segs].astype(np.float64) * (w.T @ k)).sum(axis=0)
     return out[:n]
 
 
