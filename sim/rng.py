@@ -72,6 +72,8 @@ IN_MIGRANT_ENTRY = Draw("migration", 2, "entry municipality of an in-migrant hou
 IN_MIGRANT_PLACE = Draw("migration", 3, "entry place within the municipality")
 # services (keyed by the unit's key, :attr:`sim.services.Services.key`)
 SERVICE_CLOSURE = Draw("services", 0, "a long-unviable unit closes this year")
+# initiatives (keyed by the place's index, its ``place_id``)
+COOP_CLOSURE = Draw("initiatives", 0, "a cooperative shop closes for causes outside the model")
 # relocation (keyed by household key; the job draw by person id)
 MOVE_DECISION = Draw("relocation", 0, "decides to move")
 NEW_JOB = Draw("relocation", 30, "new workplace after a move")

@@ -205,4 +205,5 @@ def test_every_keyed_draw_has_its_own_slot():
     found = all_draws()
     keys = [(d.process, d.slot) for d in found]
     assert len(keys) == len(set(keys)), sorted(keys)
-    assert {d.process for d in found} <= {"demography", "migration", "relocation", "services"}
+    assert {d.process for d in found} <= {"demography", "migration", "relocation", "services",
+                                          "initiatives"}
