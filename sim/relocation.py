@@ -22,11 +22,13 @@ returns to the parental home; an in-migrant does not come.
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from . import kernels as compiled
 from . import rng as draws
@@ -142,16 +144,26 @@ def demand_per_vacancy(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
     # S = K (E * v)^T gives every (origin, segment) group's S_g at once and
     # q = sum_s E_s * ((N / S)^T K)_s the sum over groups, two matrix products instead of
     # one weight row per group.
-    for st in np.unique(stage_of_seg):
-        segs = np.flatnonzero(stage_of_seg == st)
-        k = kernels[st]
-        s_g = k @ (expv[segs] * vac).T
-        n_g = choosers[segs].T
-        w = np.zeros(s_g.shape, np.float32)
-        ok = (s_g > 0) & (n_g > 0)
-        w[ok] = n_g[ok] / s_g[ok]
-        out += (expv[segs].astype(np.float64) * (w.T @ k)).sum(axis=0)
+    # One BLAS thread: the products are small, and several threads on a busy machine (a
+    # batch's workers, the destination draw's threads) were 20x slower, not faster; the
+    # result no longer depends on how many threads the machine's BLAS would use.
+    with _blas().limit(limits=1, user_api="blas"):
+        for st in np.unique(stage_of_seg):
+            segs = np.flatnonzero(stage_of_seg == st)
+            k = kernels[st]
+            s_g = k @ (expv[segs] * vac).T
+            n_g = choosers[segs].T
+            w = np.zeros(s_g.shape, np.float32)
+            ok = (s_g > 0) & (n_g > 0)
+            w[ok] = n_g[ok] / s_g[ok]
+            out += (expv[segs].astype(np.float64) * (w.T @ k)).sum(axis=0)
     return out[:n]
+
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    """The process's BLAS libraries (found once; limiting them costs about 10 us a call)."""
+    return ThreadpoolController()
 
 
 def block_size(n: int) -> int:
