@@ -19,6 +19,7 @@ Every random draw comes from a named stream or a named keyed draw (:mod:`sim.rng
 from __future__ import annotations
 
 import copy
+import gc
 import logging
 import time
 from collections.abc import Iterator
@@ -225,6 +226,10 @@ class RegionModel(mesa.Model):
             rate = np.clip(rate * p.housing.initial_vacancy_rate / max(mean, 1e-9), 0.0, 0.5)
             price = spin.housing.price * dwellings.sum() / (spin.housing.price
                                                             * dwellings).sum()
+            # the copy is a Mesa model full of reference cycles: collect it now, not at some
+            # later step, so its population is not held next to the run's own
+            del spin, hh, occupied, dwellings
+            gc.collect()
             while len(_SPIN_UPS) >= _SPIN_UPS_KEPT:
                 _SPIN_UPS.pop(next(iter(_SPIN_UPS)))
             _SPIN_UPS[key] = (rate, price)
