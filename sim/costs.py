@@ -32,7 +32,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from pydantic import Field
-from scipy import stats
 
 from .infra import FrozenModel
 from .ranges import End, Plausible
@@ -161,6 +160,8 @@ def _t_interval(x: np.ndarray) -> tuple[float, float, float]:
     m = float(x.mean())
     if len(x) < 2:
         return m, m, m
+    from scipy import stats  # here, not at import: scipy.stats costs a run ~20 MB
+
     half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
     return m, m - half, m + half
 

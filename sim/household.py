@@ -26,6 +26,17 @@ def _as_index(idx: np.ndarray) -> np.ndarray:
     return np.flatnonzero(idx) if idx.dtype == bool else idx
 
 
+def _keep_rows(table: Persons | Households, idx: np.ndarray) -> None:
+    """Keep rows ``idx`` (index or mask) of ``table`` in place, one column at a time.
+
+    The same columns as ``table.take(idx)``; each old column is released as soon as its new
+    one exists, so only one column is held twice at a time (not the whole table).
+    """
+    idx = _as_index(idx)
+    for f in fields(table):
+        setattr(table, f.name, getattr(table, f.name).take(idx))
+
+
 @dataclass
 class Persons:
     """Columnar person table.
@@ -173,7 +184,7 @@ class Population:
         """
         keep = np.asarray(keep_person)
         if keep.dtype != bool:  # rows in a given order: kept in that order
-            self.persons = self.persons.take(keep)
+            _keep_rows(self.persons, keep)
             keep = np.ones(len(self.persons), bool)
         hh = self.persons.hh
         if extra is not None:
@@ -184,9 +195,10 @@ class Population:
         if extra is not None:
             self.persons.take_extend(rows[:len(rows) - len(extra)], extra)
         elif len(rows) < len(keep):
-            self.persons = self.persons.take(rows)
+            _keep_rows(self.persons, rows)
+        del rows, keep, keep_person
         if not alive.all():
-            self.households = self.households.take(alive)
+            _keep_rows(self.households, alive)
         self.persons.hh = new_index[self.persons.hh]
         return new_index
 

@@ -392,23 +392,29 @@ def synthesize(world: World, params: Parameters,
     first = np.repeat(np.cumsum(n_per_place) - n_per_place, n_per_place)
     rank = np.arange(len(place)) - first
     col = sample_rows(cum, place, (rank + rng.random(len(place))) / n_per_place[place])
+    del probs, cum, first, rank  # person-sized temporaries go as soon as they are used
     sex = (col // (MAX_AGE + 1)).astype(np.int8)
     age = (col % (MAX_AGE + 1)).astype(np.int16)
+    del col
     n = len(age)
 
     partner = pair_couples(place, age, sex, pp, rng)
     hh = np.arange(n, dtype=np.int64)
     in_couple = partner >= 0
     hh[in_couple & (sex == 0)] = partner[in_couple & (sex == 0)]  # man joins the woman's
+    del partner
     # young adults still at home: the share the model's own leaving-home rule keeps
     dp = params.demography
     young_single = (age >= 18) & (age < dp.leave_home_max_age) & ~in_couple
     at_home = (1.0 - dp.leave_home_rate) ** np.maximum(age - 17.0, 0.0)
     child = (age < 18) | (young_single & (rng.random(n) < at_home))
+    del in_couple, young_single, at_home
     hh = assign_children(place, age, sex, child, hh, pp, rng,
                          max_child_age=dp.leave_home_max_age - 1)
     # renumber households 0..H-1
     uniq, hh_row = np.unique(hh, return_inverse=True)
+    del hh
+    hh_row = hh_row.astype(np.int32)
     hh_place = place[uniq]
 
     # employment
@@ -416,14 +422,16 @@ def synthesize(world: World, params: Parameters,
     working_age = (age >= 18) & (age < params.demography.retirement_age)
     band = np.where(age < 25, 0, np.where(age < 60, 1, 2))
     employed = working_age & (rng.random(n) < emp_rate[band])
+    del working_age, band
     jobs = Jobs.build(world, np.bincount(place[employed], minlength=world.n),
                       employed.sum() / params.scale, params.world.jobs_scaling_exponent,
                       params.world.commute_mean_km)
     workplace = np.full(n, -1, np.int32)
     workplace[employed] = jobs.choose(place[employed], rng)
 
-    persons = Persons(age=age, sex=sex, hh=hh_row.astype(np.int32), child=child,
+    persons = Persons(age=age, sex=sex, hh=hh_row, child=child,
                       employed=employed, workplace=workplace, pid=np.arange(n, dtype=np.int64))
+    del place, hh_row
     n_hh = len(uniq)
     size_rank = np.log(np.maximum(pop_place, 1)) / np.log(pop_place.max())
     countryside = world.places["kind"].to_numpy() == "countryside"
@@ -434,7 +442,8 @@ def synthesize(world: World, params: Parameters,
         place=hh_place.astype(np.int32), hid=np.arange(n_hh, dtype=np.int64),
         car=rng.random(n_hh) < car_p[hh_place], renter=rng.random(n_hh) < rent_p[hh_place],
         years=np.zeros(n_hh, np.int16), housed=np.ones(n_hh, bool),
-        key=uniq.astype(np.int64))  # the person whose index named the household
+        key=uniq.astype(np.int64, copy=False))  # the person whose index named the household
+    del uniq, hh_place
     popn = Population(households, persons)
     stage = popn.stage()
     rate = np.asarray(params.relocation.move_rate)[stage]
