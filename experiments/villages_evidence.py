@@ -60,7 +60,7 @@ KINDS = ["coop_grocer", "car_sharing", "flex_transit", "community_house", "healt
          "nature_project", "remote_work_hub", "village_school"]
 #: Effect magnitudes varied per kind (volunteer hours, fail years and a community house's
 #: recruitment act only where the capacity binds, which the package part measures).
-VARY = {"coop_grocer": ["threshold_factor"],
+VARY = {"coop_grocer": ["threshold_factor", "closure_hazard"],
         "car_sharing": ["access_share", "members_per_car"],
         "flex_transit": ["service_level"],
         "community_house": ["community_gain"],
