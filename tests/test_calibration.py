@@ -400,10 +400,10 @@ def test_contraction_brings_municipal_populations_to_the_observed_ones(tmp_path)
     of the municipalities' fit_end populations, moves every wrong constant back, keeps the
     constants' weighted mean at 0, and uses only years up to fit_end. It starts from
     constants made wrong on purpose (+-1.5 alternating over the municipalities), so the first
-    error is well above the noise floor of a scale-0.05 run. Measured: the largest error
-    0.089 -> 0.069 in three steps (the mean over municipalities 0.053 -> 0.030); the largest
-    is Skanderborg's, whose growth a constant alone barely moves (arrivals are held back by
-    vacancies), so the test asks for a fall, not for convergence."""
+    error is well above the noise floor of a scale-0.05 run. Measured (2026-12-02): the
+    largest error 0.090 -> 0.067 in three steps, not monotone (0.071 then 0.071): the
+    largest belongs to a municipality whose growth a constant alone barely moves (arrivals
+    are held back by vacancies), so the test asks for a fall, not for convergence."""
     from sim.calibration.fit import Constants, contract
 
     cfg = load_config(_write(tmp_path, TINY.replace("scale = 0.01\nseeds = [0]",
