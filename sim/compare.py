@@ -13,8 +13,8 @@ from its mother, an in-migrant's from the person it copies: :func:`sim.rng.deriv
 an entity that exists in both arms draws the same numbers in both. The arms still drift apart
 through real interactions, most through the competition for vacancies (a household that loses
 a dwelling to a newcomer chooses again, and the one it displaces in turn): one coop grocer in
-one village (scale 0.1, 5 seeds) leaves 1-10% (mean 7%) of the households more than 40 km
-away in another place by 2035, against 58% before ids and draws were keyed by identity
+one village (scale 0.1, 10 seeds) leaves 0-3.9% (mean 1.3%) of the households more than
+40 km away in another place by 2035, against 58% before ids and draws were keyed by identity
 (``benchmarks/crn_divergence.py``; docs/ODD.md section 7.12.7). Paired differences of totals
 far from the targets therefore still carry noise; the intervals include it.
 
