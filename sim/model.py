@@ -70,7 +70,7 @@ def _libc_malloc_trim():
         import ctypes
 
         return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):  # not glibc: nothing to hand back
+    except (OSError, AttributeError, TypeError):  # not glibc: nothing to hand back
         return None
 
 
