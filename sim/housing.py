@@ -3,7 +3,10 @@
 Each place starts with its households' dwellings plus ``initial_vacancy_rate`` vacant ones.
 After the year's moves, the price index follows demand: ``log p += elasticity *
 log((q + 0.1) / 1.1)`` where ``q`` is the place's expected first-round choosers per vacancy
-(:func:`sim.relocation.demand_per_vacancy`; it does not depend on the scale). Construction
+(:func:`sim.relocation.demand_per_vacancy`; it does not depend on the scale), plus the
+second-order correction ``tau^2 / (2 (q + 0.1)^2)`` for the variance ``tau^2`` a smaller
+sample adds to ``q`` (the log is concave, so without it noisier demand lowers prices on
+average; ``tau^2 = 0`` at 1:1). Construction
 follows the expected excess demand ``(q - 1) * V`` (``V`` the vacancies before the moves):
 where ``q`` has exceeded 1 for ``build_trigger_years`` years running, ``build_response``
 times the excess is built, at most ``build_rate`` of the stock. Both the trigger and the
@@ -75,17 +78,25 @@ class Housing:
 
     def update(self, occupied: np.ndarray, applicants: np.ndarray, vacant_before: np.ndarray,
                params: HousingParams, rng: np.random.Generator,
-               scale: float = 1.0, demand: np.ndarray | None = None) -> HousingResult:
+               scale: float = 1.0, demand: np.ndarray | None = None,
+               demand_variance: np.ndarray | None = None) -> HousingResult:
         """One year of prices, construction and dereliction (after the moves).
 
         Counts are simulated (at ``scale``). With ``demand`` (expected first-round choosers
         per vacancy, scale-free: :func:`sim.relocation.demand_per_vacancy`; what the model
         passes) the price signal and construction follow it; without it (a plain count rule
         for tests and notebooks) they follow the full-scale counts ``applicants / scale`` and
-        the realised excess ``applicants - vacant_before``.
+        the realised excess ``applicants - vacant_before``. ``demand_variance`` (the variance
+        the run's scale adds to ``demand`` over a 1:1 run,
+        :attr:`sim.relocation.RelocationResult.demand_variance`) corrects the price signal's
+        concavity to second order, ``+ variance / (2 (q + 0.1)^2)``, so that a smaller sample
+        moves prices as a 1:1 run does on average (without it, 6 % lower median prices at
+        scale 0.05 by 2050: issue 12).
         """
         if demand is not None:
             signal = np.log((demand + DEMAND_SMOOTHING) / (1.0 + DEMAND_SMOOTHING))
+            if demand_variance is not None:
+                signal = signal + 0.5 * demand_variance / (demand + DEMAND_SMOOTHING) ** 2
             excess = demand > 1.0
             excess_demand = np.maximum(demand - 1.0, 0.0) * vacant_before
         else:

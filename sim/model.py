@@ -188,7 +188,8 @@ class RegionModel(mesa.Model):
             occupied = np.bincount(hh.place[hh.housed], minlength=n)
             built = self.housing.update(occupied, rel.applicants, rel.vacant_before, p.housing,
                                         self.streams.get("housing", year),
-                                        p.scale, demand=rel.demand_per_vacancy)
+                                        p.scale, demand=rel.demand_per_vacancy,
+                                        demand_variance=rel.demand_variance)
         self.year = year
         with self._clock("records"):
             self.records.record(self._year_record(dem, mig, rel, svc, built))

@@ -115,22 +115,44 @@ def choice_rows(origins: np.ndarray, segs: np.ndarray, kernels: np.ndarray,
     return w
 
 
-def demand_per_vacancy(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
-                       stage_of_seg: np.ndarray, values: np.ndarray,
-                       vacant: np.ndarray) -> np.ndarray:
-    """Expected first-round choosers per vacant dwelling of every place (scale-free).
+@dataclass(frozen=True)
+class DemandSignal:
+    """Expected first-round demand of every place and how much a sample's counts spread it.
+
+    Attributes:
+        per_vacancy: ``q_j``, the expected first-round choosers per vacant dwelling
+            (:func:`demand_per_vacancy`).
+        thinning_variance: ``sum_g N_g (u_gj / S_g)^2``: the variance of ``q_j`` that drawing
+            each chooser with probability ``s`` from a population ``1/s`` times larger adds,
+            divided by ``1 - s`` (binomial thinning of every group's count ``N_g``; the noise
+            of the vacancies in ``S_g``, a sum over many places, is left out). Times
+            ``1 - scale`` it is the extra variance of a run at ``scale`` over a 1:1 run.
+    """
+
+    per_vacancy: np.ndarray
+    thinning_variance: np.ndarray
+
+
+def demand_signal(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
+                  stage_of_seg: np.ndarray, values: np.ndarray,
+                  vacant: np.ndarray) -> DemandSignal:
+    """Expected first-round choosers per vacant dwelling of every place and its spread.
 
     With ``u_gj = K_g(j) exp(V_gj)`` the weight of place ``j`` for the choosers of group ``g``
     (an origin and a segment) before vacancies, a group of ``N_g`` choosers sends
     ``N_g u_gj v_j / S_g`` of its first choices to ``j``, ``S_g = sum_k u_gk v_k``; per vacancy
     that is ``q_j = sum_g N_g u_gj / S_g``. Unlike the counts of one year's choices, ``q`` is
     defined where a place has no vacancy and does not depend on the scale (``N`` and ``S``
-    scale alike), so a price signal built on it is the same at every scale.
+    scale alike), so a price signal built on it is the same at every scale on average. Its
+    noise is not: a run at scale ``s`` draws each group's choosers as a binomial sample of
+    the full-scale ones, which adds ``(1 - s) sum_g N_g (u_gj / S_g)^2`` to the variance of
+    ``q_j`` (:attr:`DemandSignal.thinning_variance`); a concave price signal turns that
+    variance into a downward bias unless it is corrected (:meth:`sim.housing.Housing.update`).
     """
     n = len(vacant)
     n1, npad = kernels.shape[1], kernels.shape[2]
     if len(origin) == 0:
-        return np.zeros(n)
+        return DemandSignal(np.zeros(n), np.zeros(n))
     nseg = values.shape[0]
     org = np.where(origin >= 0, origin, n1 - 1).astype(np.int64)
     choosers = np.bincount(seg.astype(np.int64) * n1 + org,
@@ -140,10 +162,11 @@ def demand_per_vacancy(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
     vac = np.zeros(npad, np.float32)
     vac[:n] = np.maximum(vacant, 0)
     out = np.zeros(npad)
+    spread = np.zeros(npad)
     # Per life stage, with K its kernel (origins x places) and E the segments' exp(V) rows:
     # S = K (E * v)^T gives every (origin, segment) group's S_g at once and
     # q = sum_s E_s * ((N / S)^T K)_s the sum over groups, two matrix products instead of
-    # one weight row per group.
+    # one weight row per group; the spread is sum_s E_s^2 * ((N / S^2)^T K^2)_s.
     # One BLAS thread: the products are small, and several threads on a busy machine (a
     # batch's workers, the destination draw's threads) were 20x slower, not faster; the
     # result no longer depends on how many threads the machine's BLAS would use.
@@ -151,13 +174,27 @@ def demand_per_vacancy(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
         for st in np.unique(stage_of_seg):
             segs = np.flatnonzero(stage_of_seg == st)
             k = kernels[st]
-            s_g = k @ (expv[segs] * vac).T
+            e = expv[segs]
+            s_g = k @ (e * vac).T
             n_g = choosers[segs].T
             w = np.zeros(s_g.shape, np.float32)
             ok = (s_g > 0) & (n_g > 0)
             w[ok] = n_g[ok] / s_g[ok]
-            out += (expv[segs].astype(np.float64) * (w.T @ k)).sum(axis=0)
-    return out[:n]
+            out += (e.astype(np.float64) * (w.T @ k)).sum(axis=0)
+            w[ok] /= s_g[ok]
+            e64 = e.astype(np.float64)
+            spread += (e64 * e64 * (w.T @ (k * k))).sum(axis=0)
+    return DemandSignal(out[:n], spread[:n])
+
+
+def demand_per_vacancy(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
+                       stage_of_seg: np.ndarray, values: np.ndarray,
+                       vacant: np.ndarray) -> np.ndarray:
+    """Expected first-round choosers per vacant dwelling of every place (scale-free).
+
+    ``q_j = sum_g N_g u_gj / S_g`` (:func:`demand_signal`, which also gives its spread).
+    """
+    return demand_signal(origin, seg, kernels, stage_of_seg, values, vacant).per_vacancy
 
 
 @functools.cache
@@ -443,6 +480,8 @@ class RelocationResult:
         applicants: First-round choices per place.
         demand_per_vacancy: Expected first-round choosers per vacancy of every place
             (:func:`demand_per_vacancy`; the scale-free demand signal of prices).
+        demand_variance: The variance the run's scale adds to ``demand_per_vacancy``
+            over a 1:1 run (``(1 - scale)`` times :attr:`DemandSignal.thinning_variance`).
         vacant_before: Vacant dwellings per place before the moves.
         moves: Move statistics.
     """
@@ -456,6 +495,7 @@ class RelocationResult:
     applicants: np.ndarray
     arrived_by_band: np.ndarray
     demand_per_vacancy: np.ndarray
+    demand_variance: np.ndarray
     vacant_before: np.ndarray
     moves: MoveStats
 
@@ -527,7 +567,7 @@ class Relocation:
         def keyed(rows: np.ndarray, draw: draws.Draw) -> np.ndarray:
             return streams.uniform(draw, chooser_keys[rows], year)
 
-        q = demand_per_vacancy(origin, seg[choosers], self.kernels, self.segments.stage,
+        demand = demand_signal(origin, seg[choosers], self.kernels, self.segments.stage,
                                values, vacant)
         alloc = allocate(origin, seg[choosers], hh.housed[choosers], self.kernels,
                          self.segments.stage, values, vacant, p.relocation.rounds, None,
@@ -583,7 +623,8 @@ class Relocation:
             in_from_other_municipality=in_across, out_to_other_municipality=out_across,
             immigrants=arrived, extra_emigrants=extra,
             applicants=np.bincount(alloc.first_choice[alloc.first_choice >= 0], minlength=n),
-            arrived_by_band=arrived_by_band, demand_per_vacancy=q, vacant_before=vacant,
+            arrived_by_band=arrived_by_band, demand_per_vacancy=demand.per_vacancy,
+            demand_variance=(1.0 - p.scale) * demand.thinning_variance, vacant_before=vacant,
             moves=stats)
 
     # -- the rule's parts a subclass may change --------------------------------------------

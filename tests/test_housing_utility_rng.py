@@ -142,3 +142,30 @@ def test_streams_are_reproducible_and_independent():
     assert not (a == Streams(43).get("relocation", 2030).random(5)).any()
     with pytest.raises(KeyError):
         s.get("weather")
+
+
+def test_price_signal_correction_removes_the_bias_of_a_noisier_demand():
+    """Rule: with the variance a smaller sample adds to the demand per vacancy, the price
+    update moves prices on average as the noise-free demand does (second-order correction of
+    the concave log signal: at least 80 % of the bias goes); without the variance the noisy
+    demand lowers prices; a zero variance (a 1:1 run) changes nothing."""
+    params = HousingParams(price_elasticity=0.1)
+    n = 200_000
+    rng = np.random.default_rng(3)
+    q_true = np.full(n, 0.8)
+    var = np.full(n, 0.03)
+    noisy = np.maximum(q_true + rng.normal(0, np.sqrt(var)), 0.0)
+
+    def log_price(demand, demand_variance=None):
+        h = Housing(dwellings=np.full(n, 100), price=np.ones(n),
+                    demand_years=np.zeros(n, np.int16), decline_years=np.zeros(n, np.int16))
+        h.update(np.full(n, 95), np.zeros(n), np.full(n, 5), params,
+                 np.random.default_rng(0), demand=demand, demand_variance=demand_variance)
+        return np.log(h.price).mean()
+
+    exact = log_price(q_true)
+    bias = log_price(noisy) - exact
+    assert bias < -0.001  # the bias the correction is for
+    assert abs(log_price(noisy, var) - exact) < 0.2 * abs(bias)
+    # at 1:1 the added variance is (1 - 1) x thinning variance = 0: the update is unchanged
+    assert log_price(noisy, np.zeros(n)) == log_price(noisy)
