@@ -236,7 +236,7 @@ def test_thinning_variance_is_the_variance_a_smaller_sample_adds_to_demand():
     full = relocation.demand_signal(origin, seg, kernels, stage, values, vacant)
     s = 0.05
     qs, tv = [], []
-    for k in range(1000):
+    for _ in range(1000):
         keep = rng.random(len(origin)) < s
         sig = relocation.demand_signal(origin[keep], seg[keep], kernels, stage, values,
                                        vacant * s)
