@@ -135,8 +135,11 @@ class DemandSignal:
 
 def demand_signal(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
                   stage_of_seg: np.ndarray, values: np.ndarray,
-                  vacant: np.ndarray) -> DemandSignal:
+                  vacant: np.ndarray, spread: bool = True) -> DemandSignal:
     """Expected first-round choosers per vacant dwelling of every place and its spread.
+
+    ``spread=False`` leaves the thinning variance at zero and skips its matrix products (a
+    1:1 run, where the scale adds no variance).
 
     With ``u_gj = K_g(j) exp(V_gj)`` the weight of place ``j`` for the choosers of group ``g``
     (an origin and a segment) before vacancies, a group of ``N_g`` choosers sends
@@ -162,7 +165,7 @@ def demand_signal(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
     vac = np.zeros(npad, np.float32)
     vac[:n] = np.maximum(vacant, 0)
     out = np.zeros(npad)
-    spread = np.zeros(npad)
+    tv = np.zeros(npad)
     # Per life stage, with K its kernel (origins x places) and E the segments' exp(V) rows:
     # S = K (E * v)^T gives every (origin, segment) group's S_g at once and
     # q = sum_s E_s * ((N / S)^T K)_s the sum over groups, two matrix products instead of
@@ -180,11 +183,12 @@ def demand_signal(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
             w = np.zeros(s_g.shape, np.float32)
             ok = (s_g > 0) & (n_g > 0)
             w[ok] = n_g[ok] / s_g[ok]
-            out += (e.astype(np.float64) * (w.T @ k)).sum(axis=0)
-            w[ok] /= s_g[ok]
             e64 = e.astype(np.float64)
-            spread += (e64 * e64 * (w.T @ (k * k))).sum(axis=0)
-    return DemandSignal(out[:n], spread[:n])
+            out += (e64 * (w.T @ k)).sum(axis=0)
+            if spread:
+                w[ok] /= s_g[ok]
+                tv += (e64 * e64 * (w.T @ (k * k))).sum(axis=0)
+    return DemandSignal(out[:n], tv[:n])
 
 
 def demand_per_vacancy(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
@@ -194,7 +198,8 @@ def demand_per_vacancy(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
 
     ``q_j = sum_g N_g u_gj / S_g`` (:func:`demand_signal`, which also gives its spread).
     """
-    return demand_signal(origin, seg, kernels, stage_of_seg, values, vacant).per_vacancy
+    return demand_signal(origin, seg, kernels, stage_of_seg, values, vacant,
+                         spread=False).per_vacancy
 
 
 @functools.cache
@@ -568,7 +573,7 @@ class Relocation:
             return streams.uniform(draw, chooser_keys[rows], year)
 
         demand = demand_signal(origin, seg[choosers], self.kernels, self.segments.stage,
-                               values, vacant)
+                               values, vacant, spread=p.scale < 1.0)
         alloc = allocate(origin, seg[choosers], hh.housed[choosers], self.kernels,
                          self.segments.stage, values, vacant, p.relocation.rounds, None,
                          keyed=keyed, threads=self.threads)
