@@ -3,16 +3,18 @@
 Each place starts with its households' dwellings plus ``initial_vacancy_rate`` vacant ones.
 After the year's moves, the price index follows demand: ``log p += elasticity *
 log((q + 0.1) / 1.1)`` where ``q`` is the place's expected first-round choosers per vacancy
-(:func:`sim.relocation.demand_per_vacancy`; it does not depend on the scale), plus the
+(:func:`sim.relocation.demand_signal`; it does not depend on the scale), plus the
 second-order correction ``tau^2 / (2 (q + 0.1)^2)`` for the variance ``tau^2`` a smaller
 sample adds to ``q`` (the log is concave, so without it noisier demand lowers prices on
-average; ``tau^2 = 0`` at 1:1). Construction
-follows the expected excess demand ``(q - 1) * V`` (``V`` the vacancies before the moves):
-where ``q`` has exceeded 1 for ``build_trigger_years`` years running, ``build_response``
-times the excess is built, at most ``build_rate`` of the stock. ``q`` is the same at every
-scale on average and ``(q - 1) * V`` is linear in the simulated vacancies, but the trigger
-and ``max(q - 1, 0)`` are convex in a demand that is noisier in a smaller sample: at scale
-0.05 places of 100-1,000 dwellings still build 27-41 % more than at 1:1 (docs/ODD.md 2.9;
+average; ``tau^2 = 0`` at 1:1). Construction follows the expected excess demand
+``(q - 1) * V`` (``V`` the vacancies before the moves; ``q`` counts every household by its
+chance of moving, so it carries no noise of the year's moving draws): where ``q`` has
+exceeded 1 for ``build_trigger_years`` years running, ``build_response`` times the excess is
+built, at most ``build_rate`` of the stock. ``q`` is the same at every scale on average and
+``(q - 1) * V`` is linear in the simulated vacancies, but the trigger and ``max(q - 1, 0)``
+are convex in the noise a smaller sample still adds to ``q`` (which households it holds,
+where in-migrants enter): at scale 0.05 places of 100-1,000 households build 15-23 % more
+than at 1:1 (27-42 % when ``q`` counted the year's movers; docs/ODD.md 2.9;
 open). (Realised first-round choices minus vacancies, ``max(A - V, 0)``, is not: its noise
 is relatively larger in a smaller sample and only its positive part is built, so scale 0.05
 built more, had a 9.3 % vacancy rate in 2050 against 8.6 % at 0.25 and prices 5-20 % lower
@@ -91,8 +93,8 @@ class Housing:
         the run's scale adds to ``demand`` over a 1:1 run,
         :attr:`sim.relocation.RelocationResult.demand_variance`) corrects the price signal's
         concavity to second order, ``+ variance / (2 (q + 0.1)^2)``, so that a smaller sample
-        moves prices as a 1:1 run does on average (without it, 6 % lower median prices at
-        scale 0.05 by 2050: issue 12).
+        moves prices as a 1:1 run does on average (without it, and with the movers counted,
+        6 % lower median prices at scale 0.05 by 2050: issue 12).
         """
         if demand is not None:
             signal = np.log((demand + DEMAND_SMOOTHING) / (1.0 + DEMAND_SMOOTHING))

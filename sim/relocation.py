@@ -122,7 +122,8 @@ class DemandSignal:
     Attributes:
         per_vacancy: ``q_j``, the expected first-round choosers per vacant dwelling
             (:func:`demand_per_vacancy`).
-        thinning_variance: ``sum_g N_g (u_gj / S_g)^2``: the variance of ``q_j`` that drawing
+        thinning_variance: ``sum_g N_g (u_gj / S_g)^2`` (with weights ``c``, ``N_g`` the sum
+            of the squared weights): the variance of ``q_j`` that drawing
             each chooser with probability ``s`` from a population ``1/s`` times larger adds,
             divided by ``1 - s`` (binomial thinning of every group's count ``N_g``; the noise
             of the vacancies in ``S_g``, a sum over many places, is left out). Times
@@ -135,11 +136,18 @@ class DemandSignal:
 
 def demand_signal(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
                   stage_of_seg: np.ndarray, values: np.ndarray,
-                  vacant: np.ndarray, spread: bool = True) -> DemandSignal:
+                  vacant: np.ndarray, spread: bool = True,
+                  weight: np.ndarray | None = None) -> DemandSignal:
     """Expected first-round choosers per vacant dwelling of every place and its spread.
 
     ``spread=False`` leaves the thinning variance at zero and skips its matrix products (a
-    1:1 run, where the scale adds no variance).
+    1:1 run, where the scale adds no variance). ``weight`` counts each chooser by a weight
+    instead of 1: the model passes every household that may choose with its chance of
+    choosing this year (the moving probability of the housed, 1 for the unhoused), so that
+    ``N_g`` is the expected number of choosers of group ``g`` and ``q`` carries no noise of
+    the year's moving draws (a small place's few draws made its ``q``, and the construction
+    convex in it, jump: docs/ODD.md 7.6). With weights the thinning variance sums the squared
+    weights, ``sum_g (sum_{h in g} c_h^2) (u_gj / S_g)^2``.
 
     With ``u_gj = K_g(j) exp(V_gj)`` the weight of place ``j`` for the choosers of group ``g``
     (an origin and a segment) before vacancies, a group of ``N_g`` choosers sends
@@ -158,8 +166,11 @@ def demand_signal(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
         return DemandSignal(np.zeros(n), np.zeros(n))
     nseg = values.shape[0]
     org = np.where(origin >= 0, origin, n1 - 1).astype(np.int64)
-    choosers = np.bincount(seg.astype(np.int64) * n1 + org,
-                           minlength=nseg * n1).reshape(nseg, n1)
+    group = seg.astype(np.int64) * n1 + org
+    choosers = np.bincount(group, weights=weight, minlength=nseg * n1).reshape(nseg, n1)
+    # the spread of a sum of thinned weights: sum of the squared weights (counts: the counts)
+    squares = choosers if weight is None else np.bincount(
+        group, weights=weight * weight, minlength=nseg * n1).reshape(nseg, n1)
     expv = np.zeros((nseg, npad), np.float32)
     expv[:, :n] = np.exp(values - values.max(axis=1, keepdims=True))
     vac = np.zeros(npad, np.float32)
@@ -186,8 +197,9 @@ def demand_signal(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
             e64 = e.astype(np.float64)
             out += (e64 * (w.T @ k)).sum(axis=0)
             if spread:
-                w[ok] /= s_g[ok]
-                tv += (e64 * e64 * (w.T @ (k * k))).sum(axis=0)
+                w2 = np.zeros(s_g.shape, np.float32)
+                w2[ok] = squares[segs].T[ok] / (s_g[ok] * s_g[ok])
+                tv += (e64 * e64 * (w2.T @ (k * k))).sum(axis=0)
     return DemandSignal(out[:n], tv[:n])
 
 
@@ -484,7 +496,8 @@ class RelocationResult:
         arrived_by_band: In-migrant persons who found a dwelling, per FOLK1A age band.
         applicants: First-round choices per place.
         demand_per_vacancy: Expected first-round choosers per vacancy of every place
-            (:func:`demand_per_vacancy`; the scale-free demand signal of prices).
+            (:func:`demand_signal` with every household weighted by its chance of choosing;
+            the scale-free demand signal of prices and construction).
         demand_variance: The variance the run's scale adds to ``demand_per_vacancy``
             over a 1:1 run (``(1 - scale)`` times :attr:`DemandSignal.thinning_variance`).
         vacant_before: Vacant dwellings per place before the moves.
@@ -572,8 +585,14 @@ class Relocation:
         def keyed(rows: np.ndarray, draw: draws.Draw) -> np.ndarray:
             return streams.uniform(draw, chooser_keys[rows], year)
 
-        demand = demand_signal(origin, seg[choosers], self.kernels, self.segments.stage,
-                               values, vacant, spread=p.scale < 1.0)
+        # the demand counts every household that may choose by its chance of choosing (the
+        # housed by their moving probability, the unhoused fully): the expectation of the
+        # realised choosers, without the noise of this year's moving draws
+        may = hh.housed | ~gone
+        expected = np.where(hh.housed, pm, 1.0)[may]
+        demand = demand_signal(hh.place[may].astype(np.int64), seg[may], self.kernels,
+                               self.segments.stage, values, vacant, spread=p.scale < 1.0,
+                               weight=expected)
         alloc = allocate(origin, seg[choosers], hh.housed[choosers], self.kernels,
                          self.segments.stage, values, vacant, p.relocation.rounds, None,
                          keyed=keyed, threads=self.threads)

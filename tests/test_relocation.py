@@ -251,3 +251,77 @@ def test_thinning_variance_is_the_variance_a_smaller_sample_adds_to_demand():
     np.testing.assert_allclose(qs.mean(axis=0), full.per_vacancy, rtol=0.03)
     # at scale 1 the formula describes the full sample: 20x smaller than the thinned one
     np.testing.assert_allclose(full.thinning_variance * 20, np.mean(tv, axis=0), rtol=0.05)
+
+
+def test_demand_weighted_by_the_chance_of_choosing_is_the_realised_demand_in_expectation():
+    """Rule: counting every household by its chance of choosing (its moving probability)
+    gives the mean of the demand of the households that draw to move (q is linear in the
+    group counts), with far less spread than one year's draw; unit weights are the plain
+    counts; and the thinning variance of the weighted demand (the squared weights) is the
+    variance that a run at scale s adds to it (within 20 % at the larger half of the places,
+    5 % in the median)."""
+    _dist, kernels, values, _vacant = _setup(n=40, seed=8)
+    rng = np.random.default_rng(9)
+    n_hh = 20000
+    origin = rng.integers(0, 40, n_hh)
+    seg = rng.integers(0, 16, n_hh)
+    stage = np.repeat(np.arange(4), 4)
+    vacant = rng.integers(200, 2000, 40).astype(float)
+    chance = rng.uniform(0.02, 0.3, n_hh)
+    expected = relocation.demand_signal(origin, seg, kernels, stage, values, vacant,
+                                        weight=chance)
+    plain = relocation.demand_signal(origin, seg, kernels, stage, values, vacant)
+    ones = relocation.demand_signal(origin, seg, kernels, stage, values, vacant,
+                                    weight=np.ones(n_hh))
+    np.testing.assert_allclose(ones.per_vacancy, plain.per_vacancy, rtol=1e-6)
+    np.testing.assert_allclose(ones.thinning_variance, plain.thinning_variance, rtol=1e-6)
+    realised = np.array([
+        relocation.demand_signal(origin[m], seg[m], kernels, stage, values, vacant).per_vacancy
+        for m in (rng.random(n_hh) < chance for _ in range(400))])
+    np.testing.assert_allclose(realised.mean(axis=0), expected.per_vacancy, rtol=0.02)
+    # the weighted demand has no draw noise at all: the realised one spreads around it
+    assert (realised.std(axis=0) > 0.02 * expected.per_vacancy).all()
+    s = 0.05
+    qs, tv = [], []
+    for _ in range(1000):
+        keep = rng.random(n_hh) < s
+        sig = relocation.demand_signal(origin[keep], seg[keep], kernels, stage, values,
+                                       vacant * s, weight=chance[keep])
+        qs.append(sig.per_vacancy)
+        tv.append(sig.thinning_variance)
+    predicted = (1 - s) * np.mean(tv, axis=0)
+    empirical = np.var(qs, axis=0)
+    top = predicted >= np.percentile(predicted, 50)
+    np.testing.assert_allclose(empirical[top], predicted[top], rtol=0.2)
+    assert np.median(empirical[top] / predicted[top]) == pytest.approx(1.0, abs=0.05)
+    np.testing.assert_allclose(np.mean(qs, axis=0), expected.per_vacancy, rtol=0.03)
+
+
+def test_the_model_demand_signal_does_not_depend_on_the_years_moving_draws(monkeypatch):
+    """Rule: on the calibrated defaults, the demand signal prices and construction follow is
+    the expectation over the year's moving draws (every household weighted by its moving
+    probability): replacing the moving draws by other uniforms changes who moves, but not
+    the demand per vacancy nor its spread."""
+    from sim.model import RegionModel
+    from sim.params import default_parameters
+    from sim.relocation import Relocation
+
+    p = default_parameters().with_overrides(scale=0.03, end_year=2023)
+    seen = []
+    real_run = Relocation.run
+
+    def recording(self, *args, **kwargs):
+        out = real_run(self, *args, **kwargs)
+        seen.append(out)
+        return out
+
+    monkeypatch.setattr(Relocation, "run", recording)
+    RegionModel(p, seed=4).step()
+    monkeypatch.setattr(relocation.draws, "MOVE_DECISION",
+                        relocation.draws.Draw("relocation", 31, "other moving draws"))
+    RegionModel(p, seed=4).step()
+    a, b = seen[-2], seen[-1]
+    assert a.moves.moves != b.moves.moves or not np.array_equal(a.in_movers, b.in_movers)
+    np.testing.assert_allclose(b.demand_per_vacancy, a.demand_per_vacancy, rtol=1e-6)
+    np.testing.assert_allclose(b.demand_variance, a.demand_variance, rtol=1e-6)
+    assert (a.demand_variance > 0).any()
