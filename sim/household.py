@@ -32,7 +32,12 @@ def _keep_rows(table: Persons | Households, idx: np.ndarray) -> None:
     The same columns as ``table.take(idx)``; each old column is released as soon as its new
     one exists, so only one column is held twice at a time (not the whole table).
     """
-    idx = _as_index(idx)
+    idx = np.asarray(idx)
+    if idx.dtype == bool:  # a mask selects faster than the index it would make
+        for f in fields(table):
+            setattr(table, f.name, getattr(table, f.name)[idx])
+        return
+    idx = idx.astype(np.intp, copy=False)  # take() would convert an int32 index per column
     for f in fields(table):
         setattr(table, f.name, getattr(table, f.name).take(idx))
 
@@ -193,13 +198,20 @@ class Population:
         rows, alive, new_index = kernels.compact_rows(keep, hh, len(self.households))
         del hh
         if extra is not None:
-            self.persons.take_extend(rows[:len(rows) - len(extra)], extra)
+            # one conversion to the index type, not one inside take() per column
+            kept = rows[:len(rows) - len(extra)].astype(np.intp)
+            del rows
+            self.persons.take_extend(kept, extra)
+            del kept
         elif len(rows) < len(keep):
-            _keep_rows(self.persons, rows)
-        del rows, keep, keep_person
+            del rows
+            _keep_rows(self.persons, keep)  # the rows kept are those of the mask
+        else:
+            del rows
+        del keep, keep_person
         if not alive.all():
             _keep_rows(self.households, alive)
-        self.persons.hh = new_index[self.persons.hh]
+        self.persons.hh = kernels.gather(new_index, self.persons.hh)
         return new_index
 
     def claim_hids(self, candidates: np.ndarray) -> np.ndarray:

@@ -185,6 +185,11 @@ def keyed_uniforms_numpy(ids: np.ndarray, key: np.uint64) -> np.ndarray:
     return x * (1.0 / 9007199254740992.0)
 
 
+def gather_numpy(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``values[index]``: e.g. a household column read for every person (``index`` = ``hh``)."""
+    return values[index]
+
+
 def bucket_members_numpy(existing: np.ndarray, table: np.ndarray, mask: np.uint64
                          ) -> np.ndarray:
     """The ids of ``existing`` whose low bits (``& mask``) are marked in ``table``."""
@@ -436,8 +441,31 @@ if ENABLED:
                 j += 1
         return out
 
+    @_jit
+    def _gather_nb(values, index):  # pragma: no cover - compiled
+        out = np.empty(len(index), values.dtype)
+        n = len(values)
+        for i in range(len(index)):
+            j = index[i]
+            if j < 0 or j >= n:
+                raise IndexError("gather: index out of bounds")
+            out[i] = values[j]
+        return out
+
 
 # --------------------------------------------------------------------------- dispatch
+def gather(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """See :func:`gather_numpy` (1-d ``values``, a non-negative int32 or int64 ``index``).
+
+    NumPy converts an int32 index to its own index type before it reads (a person-sized
+    int64 copy for every household column read per person); the loop reads in place.
+    """
+    if (ENABLED and values.ndim == 1 and index.ndim == 1
+            and index.dtype in (np.int32, np.int64)):
+        return _gather_nb(values, index)
+    return gather_numpy(values, index)
+
+
 def head_age(hh: np.ndarray, age: np.ndarray, child: np.ndarray, n: int) -> np.ndarray:
     """See :func:`head_age_numpy`."""
     if ENABLED and len(hh):

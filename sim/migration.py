@@ -217,7 +217,7 @@ def emigrate(pop: Population, p_leave: np.ndarray, n_places: int,
     hh = pop.households
     leave = hh.housed & (u < p_leave)
     p = pop.persons
-    gone = leave[p.hh]
+    gone = kernels.gather(leave, p.hh)
     out = np.bincount(hh.place[p.hh[gone]], minlength=n_places)
     out_band = np.bincount(band_of(p.age[gone]), minlength=len(BAND_LOWS))
     hh.housed[leave] = False
@@ -282,7 +282,7 @@ def append_copies(pop: Population, copies: np.ndarray, places: np.ndarray,
     if len(rows) == 0:
         return np.zeros(0, np.int64)
     # members of the copied households only, in household order (persons in row order)
-    members = np.flatnonzero(copies[tp.hh] > 0)
+    members = np.flatnonzero(kernels.gather(copies, tp.hh) > 0)
     order = members[np.argsort(tp.hh[members], kind="stable")]
     size = np.bincount(tp.hh[members], minlength=len(hh))
     starts = np.searchsorted(tp.hh[order], rows)

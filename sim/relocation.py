@@ -607,14 +607,15 @@ class Relocation:
             persons_within_municipality=int(members[same_muni].sum()))
         came = np.zeros(len(hh), bool)
         came[c_got[~internal]] = True
-        arrived_by_band = np.bincount(band_of(pp.age[came[pp.hh]]), minlength=len(BAND_LOWS))
+        arrived_by_band = np.bincount(band_of(pp.age[compiled.gather(came, pp.hh)]),
+                                      minlength=len(BAND_LOWS))
         hh.place[c_got] = dest.astype(np.int32)
         hh.housed[c_got] = True
         hh.years[c_got] = 0
         # workers of moved households far from their job, and new entrants, take a job nearer
         moved = np.zeros(len(hh), bool)
         moved[c_got] = True
-        check = np.flatnonzero(pp.employed & (moved[pp.hh] | (pp.workplace < 0)))
+        check = np.flatnonzero(pp.employed & (compiled.gather(moved, pp.hh) | (pp.workplace < 0)))
         home = hh.place[pp.hh[check]]
         wp = pp.workplace[check]
         far = (wp < 0) | (self.world.car_min[home, np.maximum(wp, 0)] > MAX_COMMUTE_MIN)
@@ -713,7 +714,7 @@ def settle_unhoused(pop: Population, incoming: np.ndarray, gone: np.ndarray,
     returning = unhoused_leaver & (back >= 0)
     orphan = unhoused_leaver & (back < 0)
     drop_hh |= orphan
-    ret_p = returning[pp.hh]
+    ret_p = compiled.gather(returning, pp.hh)
     # a parental household that moved this year takes the returning young adult along
     src = hh.place[pp.hh[ret_p]]
     dst = hh.place[back[pp.hh[ret_p]]]
@@ -722,7 +723,7 @@ def settle_unhoused(pop: Population, incoming: np.ndarray, gone: np.ndarray,
     follow_in = np.bincount(dst[follow], minlength=n)
     pp.hh[ret_p] = back[pp.hh[ret_p]].astype(np.int32)
     pp.child[ret_p] = True
-    orphan_p = orphan[pp.hh]
+    orphan_p = compiled.gather(orphan, pp.hh)
     extra = np.bincount(hh.place[pp.hh[orphan_p]], minlength=n)
-    pop.compact(~drop_hh[pp.hh])
+    pop.compact(~compiled.gather(drop_hh, pp.hh))
     return extra, follow_out, follow_in
