@@ -178,6 +178,8 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
     p.workplace[stop] = -1
     p.workplace[retired] = -1
     p.workplace[enter] = -1  # the model draws workplaces for workers without one
+    # person-sized temporaries go before unions and the compaction (the step's memory peak)
+    del q, table, working, retired, uw, was, stop, enter, mothers
 
     # leaving home: adult children form a one-person household in the same place
     adult_child = np.flatnonzero(p.child & (p.age >= 18) & ~dies)
@@ -204,7 +206,7 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
     # leavers keep their parents' place, so every person's place is still ``place``
     form_unions(pop, params, u, alive=~dies[: len(p)], exclude=parent_rows, place=place)
 
-    del place, q, uw, was  # person-sized temporaries, before the table is copied
+    del place, adult_child, leave  # person-sized temporaries, before the table is copied
     moved_to = pop.compact(~dies, extra=babies)
     return DemographyResult(births=births, deaths=deaths, leaver_hid=leaver_hid,
                             parent_hid=parent_hid, leaver_row=moved_to[new_rows],

@@ -76,10 +76,12 @@ def place_group_counts_numpy(hh_place: np.ndarray, hh: np.ndarray, group: np.nda
     ``group`` is each person's group (e.g. an age group); ``hh_mask`` keeps only the
     persons of the households where it is true.
     """
-    home = hh_place[hh]
-    cell = home.astype(np.int64) * n_groups + group
-    if hh_mask is not None:
-        cell = cell[hh_mask[hh]]
+    if hh_mask is not None:  # select first: person-sized temporaries of the kept only
+        sel = hh_mask[hh]
+        hh, group = hh[sel], np.asarray(group)[sel]
+    cell = hh_place[hh].astype(np.int64)
+    cell *= n_groups  # in place: one person-sized int64 array, not three
+    cell += group
     return np.bincount(cell, minlength=n_places * n_groups).reshape(n_places, n_groups)
 
 

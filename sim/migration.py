@@ -43,7 +43,9 @@ BAND_LOWS = np.array([lo for _, lo, _ in data.AGE_BANDS])
 
 #: Band of every age 0..:data:`_BAND_LUT_AGES` - 1 (a table look-up instead of a search).
 _BAND_LUT_AGES = 128
-_BAND_LUT = np.searchsorted(BAND_LOWS, np.arange(_BAND_LUT_AGES), side="right") - 1
+#: int8: a person-sized band array is 1 byte a person, not 8 (the values are 0..6).
+_BAND_LUT = (np.searchsorted(BAND_LOWS, np.arange(_BAND_LUT_AGES), side="right") - 1
+             ).astype(np.int8)
 
 
 def band_of(age: np.ndarray) -> np.ndarray:
