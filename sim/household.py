@@ -9,6 +9,7 @@ inspection and tests; the model itself never loops over households.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -152,6 +153,26 @@ class Population:
         """Members per household."""
         return np.bincount(self.persons.hh, minlength=len(self.households))
 
+    def pack(self) -> PackedPopulation:
+        """Every column compressed (zlib level 1): a copy that :meth:`restore` brings back.
+
+        At 1:1 the starting tables (42 MB) pack into about 8 MB; the spin-up keeps this
+        instead of a second population while it steps the run's own.
+        """
+        cols = []
+        for table in ("households", "persons"):
+            t = getattr(self, table)
+            for f in fields(t):
+                a = np.ascontiguousarray(getattr(t, f.name))
+                cols.append((table, f.name, a.dtype, a.shape, zlib.compress(a, 1)))
+        return PackedPopulation(tuple(cols))
+
+    def restore(self, packed: PackedPopulation) -> None:
+        """Replace every column by its packed copy (:meth:`pack`), bit for bit."""
+        for table, name, dtype, shape, data in packed.columns:
+            col = np.frombuffer(zlib.decompress(data), dtype).reshape(shape).copy()
+            setattr(getattr(self, table), name, col)
+
     def n_minors(self) -> np.ndarray:
         """Members under 18 per household."""
         p = self.persons
@@ -243,6 +264,17 @@ class Population:
     def view(self, row: int) -> Household:
         """Readable view of household ``row``."""
         return Household(self, row)
+
+
+@dataclass(frozen=True)
+class PackedPopulation:
+    """The columns of a population, compressed (:meth:`Population.pack`).
+
+    Attributes:
+        columns: (table, column, dtype, shape, zlib bytes) per column.
+    """
+
+    columns: tuple[tuple[str, str, np.dtype, tuple[int, ...], bytes], ...]
 
 
 def stage_of(head_age: np.ndarray, minors: np.ndarray) -> np.ndarray:
