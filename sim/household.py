@@ -89,10 +89,14 @@ class Persons:
         instead of two (and only one column held twice at a time).
         """
         k = len(rows)
+        if k and (rows.min() < 0 or rows.max() >= len(self)):
+            raise IndexError(f"rows out of range for a table of {len(self)} persons")
         for f in fields(self):
             col, more = getattr(self, f.name), getattr(other, f.name)
             out = np.empty(k + len(more), np.result_type(col, more))
-            np.take(col, rows, out=out[:k])
+            # mode="clip" (the rows are checked above): with the default mode, take() writes
+            # into a buffer first and copies it to ``out``, 2-3x slower
+            np.take(col, rows, out=out[:k], mode="clip")
             out[k:] = more
             setattr(self, f.name, out)
 

@@ -280,3 +280,21 @@ def test_thinning_variance_is_the_variance_a_smaller_sample_adds_to_demand():
     np.testing.assert_allclose(qs.mean(axis=0), full.per_vacancy, rtol=0.03)
     # at scale 1 the formula describes the full sample: 20x smaller than the thinned one
     np.testing.assert_allclose(full.thinning_variance * 20, np.mean(tv, axis=0), rtol=0.05)
+
+
+def test_choice_rows_into_buffers_equal_the_plain_product_and_check_their_rows():
+    """Rule: the buffered weight rows are bit for bit kernel row x attraction; bad rows raise."""
+    _dist, kernels, values, vacant = _setup(n=50, seed=7)
+    attract = np.zeros((16, kernels.shape[2]), np.float32)
+    attract[:, :50] = np.exp(values - values.max(axis=1, keepdims=True)) * vacant
+    rng = np.random.default_rng(8)
+    origins, segs = rng.integers(-1, 50, 40), rng.integers(0, 16, 40)
+    stage = np.repeat(np.arange(4), 4)
+    buf, scratch = np.empty((64, kernels.shape[2]), np.float32), np.empty((64, kernels.shape[2]),
+                                                                         np.float32)
+    got = relocation.choice_rows(origins, segs, kernels, stage, attract, out=buf, scratch=scratch)
+    want = relocation.choice_rows(origins, segs, kernels, stage, attract)
+    assert got.tobytes() == want.tobytes()
+    with pytest.raises(IndexError):
+        relocation.choice_rows(np.array([51]), np.array([15]), kernels, stage, attract,
+                               out=buf, scratch=scratch)  # past the last stage's rows
