@@ -153,7 +153,7 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
     dies = u(p.pid, 0) < q
     deaths = np.bincount(place[dies], minlength=n_places)
 
-    mothers = np.flatnonzero(~dies & (p.sex == 1) & (rates.birth[p.age] > 0))
+    mothers = np.flatnonzero(~dies & (p.sex == 1) & kernels.gather(rates.birth > 0, p.age))
     gives = mothers[u(p.pid[mothers], 1) < rates.birth[p.age[mothers]]]
     gives = gives[np.argsort(p.pid[gives], kind="stable")]  # babies in order of mother id
     births = np.bincount(place[gives], minlength=n_places)

@@ -457,13 +457,13 @@ if ENABLED:
 
 # --------------------------------------------------------------------------- dispatch
 def gather(values: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """See :func:`gather_numpy` (1-d ``values``, a non-negative int32 or int64 ``index``).
+    """See :func:`gather_numpy` (1-d ``values``, a non-negative int16, int32 or int64 ``index``).
 
     NumPy converts an int32 index to its own index type before it reads (a person-sized
     int64 copy for every household column read per person); the loop reads in place.
     """
     if (ENABLED and values.ndim == 1 and index.ndim == 1
-            and index.dtype in (np.int32, np.int64)):
+            and index.dtype in (np.int16, np.int32, np.int64)):
         return _gather_nb(values, index)
     return gather_numpy(values, index)
 

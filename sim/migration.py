@@ -56,6 +56,19 @@ def band_of(age: np.ndarray) -> np.ndarray:
     return np.searchsorted(BAND_LOWS, age, side="right") - 1
 
 
+def band_counts(age: np.ndarray) -> np.ndarray:
+    """Persons per FOLK1A age band (int64): ``np.bincount(band_of(age), minlength=7)``.
+
+    Counted by single age first, then summed per band (no person-sized band array).
+    """
+    age = np.asarray(age)
+    if age.dtype.kind in "iu" and age.size and 0 <= age.min() and age.max() < _BAND_LUT_AGES:
+        out = np.zeros(len(BAND_LOWS), np.int64)
+        np.add.at(out, _BAND_LUT, np.bincount(age, minlength=_BAND_LUT_AGES))
+        return out
+    return np.bincount(band_of(age), minlength=len(BAND_LOWS))
+
+
 def municipal_growth_pct(first: int, last: int) -> dict[int, float]:
     """Observed population change (%) per municipality code between two years (data)."""
     m = data.municipal_population()
@@ -259,7 +272,8 @@ def template_copies(pop: Population, eligible: np.ndarray, target: np.ndarray,
                                    hh_mask=ok).astype(float)
     m = m / np.maximum(n_group[:, None], 1.0)
     n_hh, _ = nnls(m.T, np.maximum(np.asarray(target, float), 0.0))
-    e = np.where(ok, n_hh[group] / np.maximum(n_group[group], 1.0), 0.0)
+    # the ratio per band, then read per household: the same division, 7 times not H times
+    e = np.where(ok, (n_hh / np.maximum(n_group, 1.0))[group], 0.0)
     if old_weight != 1.0:
         before = (e * size).sum()
         e = e * np.where(head >= 55, old_weight, 1.0)
@@ -367,7 +381,7 @@ def run(pop: Population, rates: BorderRates, old_weight: float, n_places: int,
     """
     hh = pop.households
     head_age = pop.head_age()
-    stock = np.bincount(band_of(pop.persons.age), minlength=len(BAND_LOWS))
+    stock = band_counts(pop.persons.age)
     leaving, emigrants, out_band = emigrate(
         pop, rates.out_probability(head_age), n_places,
         streams.uniform(rng.EMIGRATION, hh.key, year))

@@ -211,7 +211,7 @@ def test_gather_kernel_equals_numpy(persons):
     rng = np.random.default_rng(10)
     for col in (rng.random(n_hh) < 0.5, rng.integers(-5, 1000, n_hh).astype(np.int32),
                 rng.integers(0, 2**62, n_hh), rng.integers(0, 100, n_hh).astype(np.int16)):
-        for idx in (hh, hh.astype(np.int64), hh[:0]):
+        for idx in (hh, hh.astype(np.int64), hh[:0], (hh % 3000).astype(np.int16)):
             assert _same(kernels._gather_nb(col, idx), kernels.gather_numpy(col, idx))
             assert _same(kernels.gather(col, idx), col[idx])
     with pytest.raises(IndexError):
