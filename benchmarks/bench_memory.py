@@ -45,7 +45,9 @@ def _nbytes(obj: Any, seen: set[int] | None = None) -> int:
         return 0
     seen.add(id(obj))
     if isinstance(obj, np.ndarray):
-        return obj.nbytes if obj.base is None else 0
+        # a view of another array is counted with it; an array that numba returned has a
+        # non-array base (its memory record) and owns its data
+        return obj.nbytes if not isinstance(obj.base, np.ndarray) else 0
     if isinstance(obj, dict):
         return sum(_nbytes(v, seen) for v in obj.values())
     if isinstance(obj, list | tuple):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import data, rng
+from . import data, kernels, rng
 from .household import Households, Persons, Population
 from .params import DemographyParams
 from .rng import Streams
@@ -100,7 +100,7 @@ def form_unions(pop: Population, params: DemographyParams, u: Callable,
     alone = (size == 1) & hh.housed
     if exclude is not None:
         alone[: len(exclude)] &= ~exclude
-    single = np.flatnonzero(alive & alone[p.hh])
+    single = np.flatnonzero(alive & kernels.gather(alone, p.hh))
     single = single[(p.age[single] >= 20) & (p.age[single] < 60)]
     if len(single) == 0:
         return 0
@@ -111,7 +111,7 @@ def form_unions(pop: Population, params: DemographyParams, u: Callable,
     is_man = p.sex[single] == 0
     men_all, u_men = single[is_man], u_hh[is_man]
     if place is None:
-        place = hh.place[p.hh]
+        place = kernels.gather(hh.place, p.hh)
     n = int(place[single].max()) + 1
     nw = np.bincount(place[women], minlength=n)
     men = men_all[choose_per_place(place[men_all], np.ones(len(men_all)), nw, u_men)]
@@ -143,14 +143,17 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
     p = pop.persons
     p.age = np.minimum(p.age + 1, 110).astype(np.int16)
     pop.households.years = (pop.households.years + 1).astype(np.int16)
-    place = pop.households.place[p.hh]
+    place = kernels.gather(pop.households.place, p.hh)
 
     improve = (1.0 - params.mortality_improvement) ** max(year - params.mortality_year, 0)
-    q = (rates.death * improve)[p.sex, p.age]  # the same products, 222 instead of 1.3 M
+    # the same products, 222 instead of 1.3 M, read by one flat index (a 2-d index converts
+    # both person-sized index arrays first)
+    table = rates.death * improve
+    q = table.ravel()[p.sex.astype(np.intp) * table.shape[1] + p.age]
     dies = u(p.pid, 0) < q
     deaths = np.bincount(place[dies], minlength=n_places)
 
-    mothers = np.flatnonzero(~dies & (p.sex == 1) & (rates.birth[p.age] > 0))
+    mothers = np.flatnonzero(~dies & (p.sex == 1) & kernels.gather(rates.birth > 0, p.age))
     gives = mothers[u(p.pid[mothers], 1) < rates.birth[p.age[mothers]]]
     gives = gives[np.argsort(p.pid[gives], kind="stable")]  # babies in order of mother id
     births = np.bincount(place[gives], minlength=n_places)
@@ -175,6 +178,8 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
     p.workplace[stop] = -1
     p.workplace[retired] = -1
     p.workplace[enter] = -1  # the model draws workplaces for workers without one
+    # person-sized temporaries go before unions and the compaction (the step's memory peak)
+    del q, table, working, retired, uw, was, stop, enter, mothers
 
     # leaving home: adult children form a one-person household in the same place
     adult_child = np.flatnonzero(p.child & (p.age >= 18) & ~dies)
@@ -201,7 +206,7 @@ def step(pop: Population, rates: Rates, params: DemographyParams, year: int, n_p
     # leavers keep their parents' place, so every person's place is still ``place``
     form_unions(pop, params, u, alive=~dies[: len(p)], exclude=parent_rows, place=place)
 
-    del place, q, uw, was  # person-sized temporaries, before the table is copied
+    del place, adult_child, leave  # person-sized temporaries, before the table is copied
     moved_to = pop.compact(~dies, extra=babies)
     return DemographyResult(births=births, deaths=deaths, leaver_hid=leaver_hid,
                             parent_hid=parent_hid, leaver_row=moved_to[new_rows],

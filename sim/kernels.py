@@ -76,10 +76,12 @@ def place_group_counts_numpy(hh_place: np.ndarray, hh: np.ndarray, group: np.nda
     ``group`` is each person's group (e.g. an age group); ``hh_mask`` keeps only the
     persons of the households where it is true.
     """
-    home = hh_place[hh]
-    cell = home.astype(np.int64) * n_groups + group
-    if hh_mask is not None:
-        cell = cell[hh_mask[hh]]
+    if hh_mask is not None:  # select first: person-sized temporaries of the kept only
+        sel = hh_mask[hh]
+        hh, group = hh[sel], np.asarray(group)[sel]
+    cell = hh_place[hh].astype(np.int64)
+    cell *= n_groups  # in place: one person-sized int64 array, not three
+    cell += group
     return np.bincount(cell, minlength=n_places * n_groups).reshape(n_places, n_groups)
 
 
@@ -183,6 +185,11 @@ def keyed_uniforms_numpy(ids: np.ndarray, key: np.uint64) -> np.ndarray:
     _mix64(x)
     x >>= np.uint64(11)
     return x * (1.0 / 9007199254740992.0)
+
+
+def gather_numpy(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``values[index]``: e.g. a household column read for every person (``index`` = ``hh``)."""
+    return values[index]
 
 
 def bucket_members_numpy(existing: np.ndarray, table: np.ndarray, mask: np.uint64
@@ -436,8 +443,31 @@ if ENABLED:
                 j += 1
         return out
 
+    @_jit
+    def _gather_nb(values, index):  # pragma: no cover - compiled
+        out = np.empty(len(index), values.dtype)
+        n = len(values)
+        for i in range(len(index)):
+            j = index[i]
+            if j < 0 or j >= n:
+                raise IndexError("gather: index out of bounds")
+            out[i] = values[j]
+        return out
+
 
 # --------------------------------------------------------------------------- dispatch
+def gather(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """See :func:`gather_numpy` (1-d ``values``, a non-negative int16, int32 or int64 ``index``).
+
+    NumPy converts an int32 index to its own index type before it reads (a person-sized
+    int64 copy for every household column read per person); the loop reads in place.
+    """
+    if (ENABLED and values.ndim == 1 and index.ndim == 1
+            and index.dtype in (np.int16, np.int32, np.int64)):
+        return _gather_nb(values, index)
+    return gather_numpy(values, index)
+
+
 def head_age(hh: np.ndarray, age: np.ndarray, child: np.ndarray, n: int) -> np.ndarray:
     """See :func:`head_age_numpy`."""
     if ENABLED and len(hh):

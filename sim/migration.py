@@ -43,7 +43,9 @@ BAND_LOWS = np.array([lo for _, lo, _ in data.AGE_BANDS])
 
 #: Band of every age 0..:data:`_BAND_LUT_AGES` - 1 (a table look-up instead of a search).
 _BAND_LUT_AGES = 128
-_BAND_LUT = np.searchsorted(BAND_LOWS, np.arange(_BAND_LUT_AGES), side="right") - 1
+#: int8: a person-sized band array is 1 byte a person, not 8 (the values are 0..6).
+_BAND_LUT = (np.searchsorted(BAND_LOWS, np.arange(_BAND_LUT_AGES), side="right") - 1
+             ).astype(np.int8)
 
 
 def band_of(age: np.ndarray) -> np.ndarray:
@@ -52,6 +54,19 @@ def band_of(age: np.ndarray) -> np.ndarray:
     if age.dtype.kind in "iu" and age.size and 0 <= age.min() and age.max() < _BAND_LUT_AGES:
         return _BAND_LUT[age]
     return np.searchsorted(BAND_LOWS, age, side="right") - 1
+
+
+def band_counts(age: np.ndarray) -> np.ndarray:
+    """Persons per FOLK1A age band (int64): ``np.bincount(band_of(age), minlength=7)``.
+
+    Counted by single age first, then summed per band (no person-sized band array).
+    """
+    age = np.asarray(age)
+    if age.dtype.kind in "iu" and age.size and 0 <= age.min() and age.max() < _BAND_LUT_AGES:
+        out = np.zeros(len(BAND_LOWS), np.int64)
+        np.add.at(out, _BAND_LUT, np.bincount(age, minlength=_BAND_LUT_AGES))
+        return out
+    return np.bincount(band_of(age), minlength=len(BAND_LOWS))
 
 
 def municipal_growth_pct(first: int, last: int) -> dict[int, float]:
@@ -217,7 +232,7 @@ def emigrate(pop: Population, p_leave: np.ndarray, n_places: int,
     hh = pop.households
     leave = hh.housed & (u < p_leave)
     p = pop.persons
-    gone = leave[p.hh]
+    gone = kernels.gather(leave, p.hh)
     out = np.bincount(hh.place[p.hh[gone]], minlength=n_places)
     out_band = np.bincount(band_of(p.age[gone]), minlength=len(BAND_LOWS))
     hh.housed[leave] = False
@@ -257,7 +272,8 @@ def template_copies(pop: Population, eligible: np.ndarray, target: np.ndarray,
                                    hh_mask=ok).astype(float)
     m = m / np.maximum(n_group[:, None], 1.0)
     n_hh, _ = nnls(m.T, np.maximum(np.asarray(target, float), 0.0))
-    e = np.where(ok, n_hh[group] / np.maximum(n_group[group], 1.0), 0.0)
+    # the ratio per band, then read per household: the same division, 7 times not H times
+    e = np.where(ok, (n_hh / np.maximum(n_group, 1.0))[group], 0.0)
     if old_weight != 1.0:
         before = (e * size).sum()
         e = e * np.where(head >= 55, old_weight, 1.0)
@@ -282,7 +298,7 @@ def append_copies(pop: Population, copies: np.ndarray, places: np.ndarray,
     if len(rows) == 0:
         return np.zeros(0, np.int64)
     # members of the copied households only, in household order (persons in row order)
-    members = np.flatnonzero(copies[tp.hh] > 0)
+    members = np.flatnonzero(kernels.gather(copies, tp.hh) > 0)
     order = members[np.argsort(tp.hh[members], kind="stable")]
     size = np.bincount(tp.hh[members], minlength=len(hh))
     starts = np.searchsorted(tp.hh[order], rows)
@@ -365,7 +381,7 @@ def run(pop: Population, rates: BorderRates, old_weight: float, n_places: int,
     """
     hh = pop.households
     head_age = pop.head_age()
-    stock = np.bincount(band_of(pop.persons.age), minlength=len(BAND_LOWS))
+    stock = band_counts(pop.persons.age)
     leaving, emigrants, out_band = emigrate(
         pop, rates.out_probability(head_age), n_places,
         streams.uniform(rng.EMIGRATION, hh.key, year))

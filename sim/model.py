@@ -237,9 +237,13 @@ class RegionModel(mesa.Model):
         key = (p.model_dump_json(), self.seed_value, str(data_dir()))
         if key not in _SPIN_UPS:
             # read-only parts are shared with the copy (the world, the distance kernels, the
-            # jobs, the rates): only the state the steps change is copied
+            # jobs, the rates): only the state the steps change is copied. The population is
+            # shared too: the copy steps the run's own, and the start population comes back
+            # from a compressed copy afterwards (about 8 MB at 1:1 rather than a second
+            # population of 42 MB next to a step's temporaries, the peak of the start-up)
+            packed = self.pop.pack()
             shared = (self.world, self.relocation.kernels, self.jobs, self.access, self.border,
-                      self.rates, self.segments, self.location)
+                      self.rates, self.segments, self.location, self.pop)
             spin = copy.deepcopy(self, memo={id(o): o for o in shared if o is not None})
             spin.records = Recorder()
             spin.datacollector = mesa.DataCollector(model_reporters={})
@@ -257,6 +261,8 @@ class RegionModel(mesa.Model):
             # later step, so its population is not held next to the run's own
             del spin, hh, occupied, dwellings
             gc.collect()
+            self.pop.restore(packed)
+            del packed
             while len(_SPIN_UPS) >= _SPIN_UPS_KEPT:
                 _SPIN_UPS.pop(next(iter(_SPIN_UPS)))
             _SPIN_UPS[key] = (rate, price)

@@ -44,6 +44,8 @@ from .world import World
 
 #: Rows of weights computed at once: small enough to stay in cache (measured best at 128).
 CHUNK_ROWS = 128
+#: Choosers raced at once by the numpy path (bounds its (choosers x sqrt(n)) temporaries).
+RACE_CHUNK = 4_096
 #: A worker whose job is further than this by car after a move changes job.
 MAX_COMMUTE_MIN = 60.0
 #: Moves shorter than this count as "short" in the records (DST reports moves under 10 km).
@@ -66,8 +68,19 @@ def logsums(values: np.ndarray, dwellings: np.ndarray) -> np.ndarray:
 def move_probability(stage: np.ndarray, v_home: np.ndarray, logsum: np.ndarray,
                      move_rate: np.ndarray, gain: float) -> np.ndarray:
     """Yearly moving probability of housed households (see module docstring)."""
-    factor = 2.0 / (1.0 + np.exp(-gain * (logsum - v_home)))
-    return np.clip(move_rate[stage] * factor, 0.0, 1.0)
+    factor = np.subtract(logsum, v_home)
+    rate = move_rate[stage]
+    if (factor.ndim == 0 or factor.dtype.kind != "f"
+            or np.result_type(factor, rate) != factor.dtype):
+        return np.clip(rate * (2.0 / (1.0 + np.exp(-gain * factor))), 0.0, 1.0)
+    # in place, the same operations as rate * 2 / (1 + exp(-gain * (logsum - v_home))):
+    # one household-sized temporary instead of four
+    factor *= -gain
+    np.exp(factor, out=factor)
+    factor += 1.0
+    np.divide(2.0, factor, out=factor)
+    factor *= rate
+    return np.clip(factor, 0.0, 1.0, out=factor)
 
 
 def distance_kernels(dist_km: np.ndarray, decay: np.ndarray) -> np.ndarray:
@@ -109,8 +122,12 @@ def choice_rows(origins: np.ndarray, segs: np.ndarray, kernels: np.ndarray,
         return k2[rows] * attract[segs]
     w = out[:m]
     a = scratch[:m]
-    np.take(k2, rows, axis=0, out=w)
-    np.take(attract, segs, axis=0, out=a)
+    if m and (rows.min() < 0 or rows.max() >= len(k2) or segs.min() < 0
+              or segs.max() >= len(attract)):
+        raise IndexError("choice_rows: an origin or segment is out of range")
+    # mode="clip" (checked above): the default mode buffers ``out`` and copies it, 7x slower
+    np.take(k2, rows, axis=0, out=w, mode="clip")
+    np.take(attract, segs, axis=0, out=a, mode="clip")
     np.multiply(w, a, out=w)
     return w
 
@@ -301,16 +318,19 @@ def _draw_chunk(w: np.ndarray, nb: int, b: int, r: np.ndarray, u: np.ndarray,
     block_tot = wb.sum(axis=2, dtype=np.float64)
     ok = block_tot.sum(axis=1)[r] > 0
     who, r, u = who[ok], r[ok], u[ok]
-    if len(r) == 0:
-        return
-    # E = 53 log 2 - race_logs (sim.rng.indexed_exponentials); the subtraction is folded
-    # into the comparison, which is exactly argmin(E / W)
-    seed = draws.race_seeds(u)
     top = draws._LOG_2_53
-    bi = compiled.argmin_ratio(top, draws.race_logs(seed, np.arange(nb)), block_tot[r])
-    cols = bi[:, None] * b + np.arange(nb, nb + b)[None, :]
-    j = compiled.argmin_ratio(top, draws.race_logs(seed, cols), wb[r, bi])
-    dest[who] = bi * b + j
+    # choosers in runs of RACE_CHUNK: a chunk of rows can have tens of thousands of choosers
+    # (a large town's groups), and each needs (sqrt(n),) logs and codes; every chooser's race
+    # is its own row, so the runs give the same destinations
+    for lo in range(0, len(r), RACE_CHUNK):
+        wh, rr = who[lo:lo + RACE_CHUNK], r[lo:lo + RACE_CHUNK]
+        # E = 53 log 2 - race_logs (sim.rng.indexed_exponentials); the subtraction is
+        # folded into the comparison, which is exactly argmin(E / W)
+        seed = draws.race_seeds(u[lo:lo + RACE_CHUNK])
+        bi = compiled.argmin_ratio(top, draws.race_logs(seed, np.arange(nb)), block_tot[rr])
+        cols = bi[:, None] * b + np.arange(nb, nb + b)[None, :]
+        j = compiled.argmin_ratio(top, draws.race_logs(seed, cols), wb[rr, bi])
+        dest[wh] = bi * b + j
 
 
 #: Choosers drawn at once by the compiled path (bounds its (choosers x sqrt(n)) buffers).
@@ -626,14 +646,15 @@ class Relocation:
             persons_within_municipality=int(members[same_muni].sum()))
         came = np.zeros(len(hh), bool)
         came[c_got[~internal]] = True
-        arrived_by_band = np.bincount(band_of(pp.age[came[pp.hh]]), minlength=len(BAND_LOWS))
+        arrived_by_band = np.bincount(band_of(pp.age[compiled.gather(came, pp.hh)]),
+                                      minlength=len(BAND_LOWS))
         hh.place[c_got] = dest.astype(np.int32)
         hh.housed[c_got] = True
         hh.years[c_got] = 0
         # workers of moved households far from their job, and new entrants, take a job nearer
         moved = np.zeros(len(hh), bool)
         moved[c_got] = True
-        check = np.flatnonzero(pp.employed & (moved[pp.hh] | (pp.workplace < 0)))
+        check = np.flatnonzero(pp.employed & (compiled.gather(moved, pp.hh) | (pp.workplace < 0)))
         home = hh.place[pp.hh[check]]
         wp = pp.workplace[check]
         far = (wp < 0) | (self.world.car_min[home, np.maximum(wp, 0)] > MAX_COMMUTE_MIN)
@@ -732,7 +753,7 @@ def settle_unhoused(pop: Population, incoming: np.ndarray, gone: np.ndarray,
     returning = unhoused_leaver & (back >= 0)
     orphan = unhoused_leaver & (back < 0)
     drop_hh |= orphan
-    ret_p = returning[pp.hh]
+    ret_p = compiled.gather(returning, pp.hh)
     # a parental household that moved this year takes the returning young adult along
     src = hh.place[pp.hh[ret_p]]
     dst = hh.place[back[pp.hh[ret_p]]]
@@ -741,7 +762,7 @@ def settle_unhoused(pop: Population, incoming: np.ndarray, gone: np.ndarray,
     follow_in = np.bincount(dst[follow], minlength=n)
     pp.hh[ret_p] = back[pp.hh[ret_p]].astype(np.int32)
     pp.child[ret_p] = True
-    orphan_p = orphan[pp.hh]
+    orphan_p = compiled.gather(orphan, pp.hh)
     extra = np.bincount(hh.place[pp.hh[orphan_p]], minlength=n)
-    pop.compact(~drop_hh[pp.hh])
+    pop.compact(~compiled.gather(drop_hh, pp.hh))
     return extra, follow_out, follow_in

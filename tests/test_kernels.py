@@ -204,6 +204,20 @@ def test_bucket_kernel_equals_numpy():
                  kernels.bucket_members_numpy(existing, table, mask))
 
 
+@needs_numba
+def test_gather_kernel_equals_numpy(persons):
+    """Rule: a household column read per person is the same both ways, dtype included."""
+    hh, _, _, _, n_hh = persons
+    rng = np.random.default_rng(10)
+    for col in (rng.random(n_hh) < 0.5, rng.integers(-5, 1000, n_hh).astype(np.int32),
+                rng.integers(0, 2**62, n_hh), rng.integers(0, 100, n_hh).astype(np.int16)):
+        for idx in (hh, hh.astype(np.int64), hh[:0], (hh % 3000).astype(np.int16)):
+            assert _same(kernels._gather_nb(col, idx), kernels.gather_numpy(col, idx))
+            assert _same(kernels.gather(col, idx), col[idx])
+    with pytest.raises(IndexError):
+        kernels.gather(np.zeros(3), np.array([3], np.int32))
+
+
 def test_numpy_twins_follow_their_definitions(persons):
     """Rule: the numpy twins compute what their docstrings say (checked by plain loops)."""
     hh, age, child, _, n_hh = persons

@@ -127,3 +127,13 @@ def test_residual_band_rates_are_what_the_model_uses():
     ex = ex[ex["year"].between(*m.border.years)]
     mean = ex.groupby("band")["net_rate"].mean().reindex(list(migration_rates.BAND_NAMES))
     np.testing.assert_allclose(m.border.net_rate, mean.to_numpy(), rtol=1e-9)
+
+
+def test_band_counts_equal_the_count_of_each_persons_band():
+    """Rule: persons per age band counted by single age equal the count of their bands."""
+    rng = np.random.default_rng(12)
+    for age in (rng.integers(0, 111, 50_000).astype(np.int16), np.array([], np.int16),
+                np.array([0, 5, 6, 130, 200])):
+        want = np.bincount(migration.band_of(age), minlength=len(migration.BAND_LOWS))
+        got = migration.band_counts(age)
+        assert got.dtype == want.dtype and np.array_equal(got, want)

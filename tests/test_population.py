@@ -192,3 +192,33 @@ def test_start_matches_the_municipalities_age_bands_of_its_base_year():
             share = a[a["age"].between(65, 79)]["population"].sum() / a["population"].sum()
             age = m.pop.persons.age
             assert abs(((age >= 65) & (age <= 79)).mean() - share) < 0.005
+
+
+def test_a_packed_population_restores_bit_for_bit():
+    """Rule: pack() then restore() brings back every column, values and dtypes, after changes."""
+    from dataclasses import fields
+
+    from sim.household import Households, Persons, Population
+
+    rng = np.random.default_rng(11)
+    n, h = 3000, 1200
+    pop = Population(
+        Households(place=rng.integers(0, 50, h).astype(np.int32), hid=np.arange(h),
+                   car=rng.random(h) < 0.7, renter=rng.random(h) < 0.3,
+                   years=rng.integers(0, 40, h).astype(np.int16), housed=np.ones(h, bool),
+                   key=rng.integers(0, 2**62, h)),
+        Persons(age=rng.integers(0, 111, n).astype(np.int16),
+                sex=rng.integers(0, 2, n).astype(np.int8),
+                hh=np.sort(rng.integers(0, h, n)).astype(np.int32), child=rng.random(n) < 0.2,
+                employed=rng.random(n) < 0.5, workplace=rng.integers(-1, 50, n).astype(np.int32),
+                pid=np.arange(n, dtype=np.int64)))
+    before = {(t, f.name): getattr(getattr(pop, t), f.name).copy()
+              for t in ("households", "persons") for f in fields(getattr(pop, t))}
+    packed = pop.pack()
+    pop.persons.age += 1  # in place
+    pop.compact(np.arange(n) % 3 > 0)  # columns replaced, rows dropped
+    pop.restore(packed)
+    for (t, name), col in before.items():
+        now = getattr(getattr(pop, t), name)
+        assert now.dtype == col.dtype and now.tobytes() == col.tobytes(), (t, name)
+        assert now.flags.writeable

@@ -148,6 +148,35 @@ def test_draw_is_the_same_with_one_or_two_threads():
     assert (out[0] == out[1]).all()
 
 
+def test_numpy_draw_is_the_same_raced_in_runs_of_choosers(monkeypatch):
+    """Rule: racing a chunk's choosers in runs (bounded memory) gives the same draws."""
+    from sim import kernels as compiled
+
+    monkeypatch.setattr(compiled, "ENABLED", False)
+    _dist, kernels, values, vacant = _setup(n=300, seed=5)
+    expv = np.zeros((16, kernels.shape[2]), np.float32)
+    expv[:, :300] = np.exp(values - values.max(axis=1, keepdims=True)) * vacant
+    rng = np.random.default_rng(3)
+    origin, seg, u = rng.integers(-1, 3, 6000), rng.integers(0, 16, 6000), rng.random(6000)
+    out = []
+    for run in (10**9, 97):  # all at once, and in runs smaller than a chunk's choosers
+        monkeypatch.setattr(relocation, "RACE_CHUNK", run)
+        out.append(relocation.draw_destinations(origin, seg, kernels, np.repeat(np.arange(4), 4),
+                                                expv, u, 1))
+    assert (out[0] == out[1]).all()
+
+
+def test_move_probability_computed_in_place_equals_its_formula():
+    """Rule: the in-place moving probability is bit for bit rate * 2 / (1 + exp(-g * d))."""
+    rng = np.random.default_rng(6)
+    stage = rng.integers(0, 4, 10_000)
+    v_home, logsum = rng.normal(size=10_000), rng.normal(size=10_000)
+    rate = np.array([0.2, 0.1, 0.1, 0.05])
+    got = relocation.move_probability(stage, v_home, logsum, rate, 1.7)
+    want = np.clip(rate[stage] * (2.0 / (1.0 + np.exp(-1.7 * (logsum - v_home)))), 0.0, 1.0)
+    assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+
+
 def test_accept_never_exceeds_vacancies():
     """Rule: a place never gives out more dwellings than it has vacant."""
     rng = np.random.default_rng(0)
@@ -325,3 +354,21 @@ def test_the_model_demand_signal_does_not_depend_on_the_years_moving_draws(monke
     np.testing.assert_allclose(b.demand_per_vacancy, a.demand_per_vacancy, rtol=1e-6)
     np.testing.assert_allclose(b.demand_variance, a.demand_variance, rtol=1e-6)
     assert (a.demand_variance > 0).any()
+
+
+def test_choice_rows_into_buffers_equal_the_plain_product_and_check_their_rows():
+    """Rule: the buffered weight rows are bit for bit kernel row x attraction; bad rows raise."""
+    _dist, kernels, values, vacant = _setup(n=50, seed=7)
+    attract = np.zeros((16, kernels.shape[2]), np.float32)
+    attract[:, :50] = np.exp(values - values.max(axis=1, keepdims=True)) * vacant
+    rng = np.random.default_rng(8)
+    origins, segs = rng.integers(-1, 50, 40), rng.integers(0, 16, 40)
+    stage = np.repeat(np.arange(4), 4)
+    buf, scratch = np.empty((64, kernels.shape[2]), np.float32), np.empty((64, kernels.shape[2]),
+                                                                         np.float32)
+    got = relocation.choice_rows(origins, segs, kernels, stage, attract, out=buf, scratch=scratch)
+    want = relocation.choice_rows(origins, segs, kernels, stage, attract)
+    assert got.tobytes() == want.tobytes()
+    with pytest.raises(IndexError):
+        relocation.choice_rows(np.array([51]), np.array([15]), kernels, stage, attract,
+                               out=buf, scratch=scratch)  # past the last stage's rows
