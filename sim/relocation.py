@@ -186,7 +186,7 @@ def demand_signal(origin: np.ndarray, seg: np.ndarray, kernels: np.ndarray,
     group = seg.astype(np.int64) * n1 + org
     choosers = np.bincount(group, weights=weight, minlength=nseg * n1).reshape(nseg, n1)
     # the spread of a sum of thinned weights: sum of the squared weights (counts: the counts)
-    squares = choosers if weight is None else np.bincount(
+    squares = choosers if weight is None or not spread else np.bincount(
         group, weights=weight * weight, minlength=nseg * n1).reshape(nseg, n1)
     expv = np.zeros((nseg, npad), np.float32)
     expv[:, :n] = np.exp(values - values.max(axis=1, keepdims=True))
