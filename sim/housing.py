@@ -86,9 +86,10 @@ class Housing:
         """One year of prices, construction and dereliction (after the moves).
 
         Counts are simulated (at ``scale``). With ``demand`` (expected first-round choosers
-        per vacancy, scale-free: :func:`sim.relocation.demand_per_vacancy`; what the model
-        passes) the price signal and construction follow it; without it (a plain count rule
-        for tests and notebooks) they follow the full-scale counts ``applicants / scale`` and
+        per vacancy, scale-free: :func:`sim.relocation.demand_signal` with every household
+        weighted by its chance of moving; what the model passes) the price signal and
+        construction follow it; without it (a plain count rule for tests and notebooks) they
+        follow the full-scale counts ``applicants / scale`` and
         the realised excess ``applicants - vacant_before``. ``demand_variance`` (the variance
         the run's scale adds to ``demand`` over a 1:1 run,
         :attr:`sim.relocation.RelocationResult.demand_variance`) corrects the price signal's
