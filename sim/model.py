@@ -35,7 +35,7 @@ from .data import data_dir
 from .effects import EffectSet
 from .housing import Housing
 from .interventions import Interventions, make_view
-from .params import Parameters
+from .params import STAGES, Parameters
 from .place_state import JobAccess, PlaceState, build_place_state, place_values
 from .population import synthesize
 from .records import Recorder, YearRecord, datacollector_reporters
@@ -48,21 +48,35 @@ from .world import World, get_world
 log = logging.getLogger(__name__)
 
 
-def location_constants(world: World, constants: dict[str, float]) -> np.ndarray | None:
+def location_constants(world: World, constants: dict[str, float],
+                       stage_constants: dict[str, tuple[float, ...]] | None = None,
+                       ) -> np.ndarray | None:
     """The calibrated location constant of every place (its municipality's), or None.
+
+    Returns:
+        None without constants; the constant per place, (n,), with municipal constants only;
+        with stage constants, (len(STAGES), n): the municipal constant plus the stage's.
 
     Raises:
         ValueError: A key is not a municipality of the region.
     """
-    if not constants:
+    stage_constants = stage_constants or {}
+    if not constants and not stage_constants:
         return None
     muni = world.places["municipality_code"].to_numpy().astype(int)
-    unknown = sorted(set(map(int, constants)) - set(muni.tolist()))
-    if unknown:
-        raise ValueError(f"relocation.location_constants names municipalities {unknown} that "
-                         "are not in the region; use the 19 municipality codes (e.g. '751')")
+    for name, table in (("location_constants", constants),
+                        ("stage_constants", stage_constants)):
+        unknown = sorted(set(map(int, table)) - set(muni.tolist()))
+        if unknown:
+            raise ValueError(f"relocation.{name} names municipalities {unknown} that are not "
+                             "in the region; use the 19 municipality codes (e.g. '751')")
     table = {int(k): float(v) for k, v in constants.items()}
-    return np.array([table.get(int(m), 0.0) for m in muni])
+    base = np.array([table.get(int(m), 0.0) for m in muni])
+    if not stage_constants:
+        return base
+    by_stage = {int(k): np.asarray(v, float) for k, v in stage_constants.items()}
+    zero = np.zeros(len(STAGES))
+    return base[None, :] + np.stack([by_stage.get(int(m), zero) for m in muni], axis=1)
 
 
 def _libc_malloc_trim():
@@ -129,7 +143,8 @@ class RegionModel(mesa.Model):
         self.housing = Housing.initial(np.bincount(self.pop.households.place, minlength=n),
                                        p.housing, self.streams.get("housing"))
         self.segments = segments_for(p.relocation.weights)
-        self.location = location_constants(self.world, p.relocation.location_constants)
+        self.location = location_constants(self.world, p.relocation.location_constants,
+                                            p.relocation.stage_constants)
         self.relocation = RULES[p.relocation.rule](self.world, p, self.segments, threads)
         self.access = JobAccess(car30=self.jobs.within(self.world, 30),
                                 bus45=self.jobs.within(self.world, 45, by_bus=True))

@@ -242,12 +242,20 @@ class RelocationParams(FrozenModel):
         "iterative contraction so that the model reproduces each municipality's observed "
         "change in the fit years (landsim calibrate); absent = 0. Held fixed in projections "
         "and scenarios.")
+    stage_constants: dict[str, tuple[float, float, float, float]] = Field(
+        default_factory=dict,
+        description="calibration: alternative-specific constant of each municipality (key: "
+        "municipality code) per life stage (young, family, adult, senior), added to "
+        "location_constants for households of that stage; fitted by iterative contraction so "
+        "that the model reproduces each municipality's observed age-band shares at the end of "
+        "the fit years (landsim calibrate); absent = 0. Held fixed in projections and "
+        "scenarios.")
     rule: str = Field(
         "standard",
         description="run setting: the relocation rule (sim.relocation.RULES; 'standard' is "
         "the rule described here; plugins register others).")
 
-    @field_validator("location_constants")
+    @field_validator("location_constants", "stage_constants")
     @classmethod
     def _municipality_codes(cls, asc: dict) -> dict:
         bad = [k for k in asc if not str(k).isdigit()]

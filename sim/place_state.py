@@ -58,7 +58,8 @@ class PlaceState:
         nature: Nature score (world base plus declared boosts).
         community: Community score (world base plus declared boosts).
         price: House-price index.
-        location: Location constant of each place (its municipality's; calibrated) or None.
+        location: Location constant of each place (its municipality's; calibrated), (n,),
+            or per life stage and place, (len(STAGES), n), or None.
         extra: Scores of plugins' own (``ScoreBoost`` with another name), zeros plus boosts.
         value_shift: Summed value shifts (n_segments, n) or None.
         car_access: Share of the car advantage car-less households gain, or None.
@@ -142,7 +143,9 @@ def place_values(state: PlaceState, segments: Segments,
     """
     values = segment_values(state, segments, weights)
     if state.location is not None:
-        values += state.location[None, :]
+        # (n,): one constant per place; (stages, n): per place and life stage
+        values += (state.location[None, :] if state.location.ndim == 1
+                   else state.location[segments.stage])
     if state.value_shift is not None:
         values = values + state.value_shift
     if state.car_access is not None:

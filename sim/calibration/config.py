@@ -89,7 +89,7 @@ class Optimizer(FrozenModel):
 
 
 class ConstantsSettings(FrozenModel):
-    """Iterative contraction of the location constants (one per municipality)."""
+    """Iterative contraction of the location constants (per municipality and life stage)."""
 
     iterations: int = Field(10, ge=0, le=100,
                             description="contraction iterations before and after the search")
@@ -98,6 +98,14 @@ class ConstantsSettings(FrozenModel):
     damping: float = Field(0.8, gt=0, le=1, description="share of the full contraction step "
                            "taken (departures also respond, so a full step overshoots)")
     max_step: float = Field(1.0, gt=0, description="largest change of a constant per step")
+    stages: list[Literal["young", "family", "adult", "senior"]] = Field(
+        default_factory=list, description="life stages that also get a constant per "
+        "municipality (relocation.stage_constants), contracted on the municipality's observed "
+        "age-band shares at fit_end (young: 17-34, family: 0-16, adult: 35-64, senior: 65+); "
+        "empty: none (the shipped fit; docs/CALIBRATION.md says what they did when tried)")
+    stage_tolerance: float = Field(
+        0.02, gt=0, description="with stages: stop only when every municipality's |ln "
+        "observed - ln simulated| stage share at fit_end is also below this")
     correct_each_candidate: bool = Field(
         True, description="each candidate takes one contraction step of its own and is "
         "judged on a second run (twice the runs per candidate)")

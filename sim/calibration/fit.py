@@ -166,6 +166,81 @@ class Constants:
     values: dict[str, float] = field(default_factory=dict)
     slope: dict[str, float] = field(default_factory=dict)
     history: list[float] = field(default_factory=list)
+    stage: dict[str, list[float]] = field(default_factory=dict)
+    stage_history: list[float] = field(default_factory=list)
+
+    def overrides(self) -> dict[str, Any]:
+        """The relocation parameters these constants set."""
+        out: dict[str, Any] = {"location_constants": self.values}
+        if self.stage:
+            out["stage_constants"] = self.stage
+        return out
+
+    def copy(self) -> Constants:
+        """An independent copy (histories copied too)."""
+        return Constants(dict(self.values), dict(self.slope), list(self.history),
+                         {k: list(v) for k, v in self.stage.items()},
+                         list(self.stage_history))
+
+
+#: FOLK1A bands whose persons a life stage's location choice places (young: households
+#: headed by someone under 30 without children; family: households with children; adult:
+#: 30-64 without children; senior: 65+). A stage's constant is contracted on its bands.
+STAGE_BANDS: dict[str, tuple[str, ...]] = {
+    "young": ("a17_19", "a20_34"), "family": ("a0_5", "a6_16"), "adult": ("a35_64",),
+    "senior": ("a65_79", "a80p")}
+
+
+def _stage_shares(frame: pd.DataFrame) -> pd.DataFrame:
+    """Share of each municipality's persons in each stage's bands (rows sum to 1)."""
+    out = pd.DataFrame({s: frame[list(b)].sum(axis=1) for s, b in STAGE_BANDS.items()})
+    return out.div(out.sum(axis=1), axis=0)
+
+
+def _stage_mix(cfg: CalibrationConfig, targets: FitTargets, runs: list[RunSummary],
+               ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None:
+    """Observed and simulated stage shares at fit_end and the simulated band counts."""
+    if targets.bands is None or any(r.bands is None for r in runs):
+        return None
+    sim = sum(r.bands.xs(cfg.protocol.fit_end, level="year") for r in runs) / len(runs)
+    obs = _stage_shares(targets.bands)
+    return obs, _stage_shares(sim).reindex(index=obs.index, columns=obs.columns), sim
+
+
+def _stage_gap(cfg: CalibrationConfig, targets: FitTargets,
+               runs: list[RunSummary]) -> pd.DataFrame | None:
+    """ln(observed / simulated) of each municipality's stage shares at fit_end (or None)."""
+    mix = _stage_mix(cfg, targets, runs)
+    if mix is None:
+        return None
+    obs, simulated, _ = mix
+    return np.log(obs / simulated.clip(lower=1e-9)).dropna()
+
+
+def _stage_step(cfg: CalibrationConfig, targets: FitTargets,
+                runs: list[RunSummary]) -> pd.DataFrame | None:
+    """The change of each municipality's stage constants towards the observed age mix.
+
+    A stage's arrivals in a municipality over the fit years are taken as the municipality's
+    arrivals ``I`` times the stage's simulated share ``s_g`` of its persons; the stock of the
+    stage misses ``(o_g - s_g) P`` persons (``o_g`` observed share, ``P`` simulated
+    population), so its arrivals would have to be ``I s_g + (o_g - s_g) P``; the step is
+    ``damping * ln(needed / I s_g)`` like the municipal one, then centred within the
+    municipality (weights ``s_g``) so that it changes the mix, not the municipality's pull,
+    which the municipal constant carries. Stages not named in ``[constants] stages`` get 0.
+    """
+    mix = _stage_mix(cfg, targets, runs)
+    if mix is None:
+        return None
+    obs, share, sim = mix
+    persons = sim.sum(axis=1).reindex(obs.index)
+    inflow = (sum(r.inflow for r in runs) / len(runs)).reindex(obs.index).clip(lower=1.0)
+    arrivals = share.mul(inflow, axis=0).clip(lower=1.0)
+    need = (arrivals + (obs - share).mul(persons, axis=0)).clip(lower=0.2 * arrivals)
+    step = cfg.constants.damping * np.log(need / arrivals)
+    step = step.sub((step * share).sum(axis=1) / share.sum(axis=1), axis=0)
+    step[[s for s in STAGE_BANDS if s not in cfg.constants.stages]] = 0.0
+    return step.dropna()
 
 
 def _log_error(cfg: CalibrationConfig, targets: FitTargets,
@@ -207,14 +282,33 @@ def _required_inflow_step(cfg: CalibrationConfig, targets: FitTargets,
 
 
 def step_constants(c: Constants, step: pd.Series, cfg: CalibrationConfig,
-                   targets: FitTargets) -> Constants:
-    """Add ``step`` (clipped to +- ``max_step``) to the constants, renormalised."""
+                   targets: FitTargets, stage_step: pd.DataFrame | None = None) -> Constants:
+    """Add ``step`` (and ``stage_step``; clipped to +- ``max_step``) to the constants.
+
+    The municipal constants are renormalised to a population-weighted mean of 0.
+    """
     cc = cfg.constants
     values = dict(c.values)
     for code, d in step.items():
         k = str(int(code))
         values[k] = values.get(k, 0.0) + float(np.clip(d, -cc.max_step, cc.max_step))
-    return Constants(_normalised(values, targets), dict(c.slope), list(c.history))
+    out = c.copy()
+    out.values = _normalised(values, targets)
+    if stage_step is not None and cc.stages:
+        for code, row in stage_step.iterrows():
+            k = str(int(code))
+            old = np.asarray(out.stage.get(k, [0.0] * len(STAGE_BANDS)), float)
+            d = np.clip(row.reindex(list(STAGE_BANDS)).to_numpy(float), -cc.max_step,
+                        cc.max_step)
+            out.stage[k] = [float(v) for v in old + d]
+    return out
+
+
+def _steps(cfg: CalibrationConfig, targets: FitTargets,
+           runs: list[RunSummary]) -> tuple[pd.Series, pd.DataFrame | None]:
+    """The municipal and the stage steps of one contraction iteration."""
+    stage = _stage_step(cfg, targets, runs) if cfg.constants.stages else None
+    return _required_inflow_step(cfg, targets, runs), stage
 
 
 def contract(cfg: CalibrationConfig, targets: FitTargets, x: Iterable[float],
@@ -236,10 +330,16 @@ def contract(cfg: CalibrationConfig, targets: FitTargets, x: Iterable[float],
         runs = list(mapper(simulate, [params] * len(seeds), seeds))
         err = _log_error(cfg, targets, runs)
         c.history.append(float(err.abs().max()))
-        log.info("contraction: largest log error %.4f", c.history[-1])
-        if c.history[-1] < cc.tolerance:
+        gap = _stage_gap(cfg, targets, runs) if cc.stages else None
+        if gap is not None:
+            c.stage_history.append(float(gap.abs().to_numpy().max()))
+        log.info("contraction: largest log error %.4f (municipalities), %s (stage shares)",
+                 c.history[-1], f"{c.stage_history[-1]:.4f}" if gap is not None else "-")
+        if c.history[-1] < cc.tolerance and (gap is None or
+                                             c.stage_history[-1] < cc.stage_tolerance):
             break
-        c = step_constants(c, _required_inflow_step(cfg, targets, runs), cfg, targets)
+        step, stage_step = _steps(cfg, targets, runs)
+        c = step_constants(c, step, cfg, targets, stage_step)
     return c
 
 
@@ -275,15 +375,15 @@ class Objective:
     seeds: list[int] = field(default_factory=list)
     constants: Constants | None = None
 
-    def run_settings(self, values: dict[str, float] | None = None) -> dict[str, Any]:
+    def run_settings(self, constants: Constants | None = None) -> dict[str, Any]:
         """Run settings of every fit run (historical base year to fit_end)."""
         pr = self.cfg.protocol
-        asc = values if values is not None else (self.constants.values if self.constants
-                                                  else {})
+        c = constants if constants is not None else (self.constants or Constants())
         return {"base_year": pr.base_year, "end_year": pr.fit_end,
                 "scale": self.cfg.simulation.scale,
                 "migration": {"net_years": pr.flow_years()},
-                "relocation": {"location_constants": asc}}
+                "relocation": {"location_constants": c.values,
+                               "stage_constants": c.stage}}
 
     def evaluate(self, x: Iterable[float]) -> Distance:
         """Run the candidate for every seed and measure its distance."""
@@ -291,10 +391,9 @@ class Objective:
         seeds = self.seeds or self.cfg.simulation.seeds
         runs = [simulate(candidate(self.cfg, x, **self.run_settings()), s) for s in seeds]
         if self.constants is not None and self.cfg.constants.correct_each_candidate:
-            c = step_constants(self.constants,
-                               _required_inflow_step(self.cfg, self.targets, runs),
-                               self.cfg, self.targets)
-            runs = [simulate(candidate(self.cfg, x, **self.run_settings(c.values)), s)
+            step, stage_step = _steps(self.cfg, self.targets, runs)
+            c = step_constants(self.constants, step, self.cfg, self.targets, stage_step)
+            runs = [simulate(candidate(self.cfg, x, **self.run_settings(c)), s)
                     for s in seeds]
         return distance(self.cfg, self.targets, runs)
 
@@ -388,7 +487,8 @@ def fit(cfg: CalibrationConfig, pool_map: Callable | None = None,
             workers=pool_map if pool_map is not None else 1, callback=callback)
         x = [float(v) for v in res.x]
         constants = contract(final_contraction_config(cfg), targets, x, start=Constants(
-            dict(start_constants.values), dict(start_constants.slope)), pool_map=mapper)
+            dict(start_constants.values), dict(start_constants.slope),
+            stage={k: list(v) for k, v in start_constants.stage.items()}), pool_map=mapper)
         as_is = cfg.model_copy(update={"constants": cfg.constants.model_copy(
             update={"correct_each_candidate": False})})
         jobs = [Objective(as_is, targets),  # uncalibrated: default values, no constants
@@ -401,8 +501,7 @@ def fit(cfg: CalibrationConfig, pool_map: Callable | None = None,
         if executor is not None:
             executor.shutdown()
     return FitResult(
-        x=x, overrides=deep_merge(overrides(cfg, x),
-                                  {"relocation": {"location_constants": constants.values}}),
+        x=x, overrides=deep_merge(overrides(cfg, x), {"relocation": constants.overrides()}),
         best=best, start=start, noise=[d.total for d in noise], history=history,
         evaluations=int(res.nfev), fit_hash=fit_hash(cfg), targets=targets,
         constants=constants, spread=spread, converged=bool(res.success),

@@ -159,11 +159,26 @@ def _manifest(cfg: CalibrationConfig, config_path: Path, result: FitResult, v: V
         "converged": result.converged, "optimizer_message": result.message,
         "at_bounds": result.at_bounds,
         "location_constants": result.constants.values,
+        "stage_constants": result.constants.stage,
         "contraction": {"before_search": result.constants_start.history,
-                        "after_search": result.constants.history},
+                        "after_search": result.constants.history,
+                        "stage_shares_before_search": result.constants_start.stage_history,
+                        "stage_shares_after_search": result.constants.stage_history},
         "validation": v.summary.to_dict(orient="records"),
         "closure_lag": lag_info,
     }
+
+
+def _stage_text(cfg: CalibrationConfig, result: FitResult) -> str:
+    """The README's paragraph on the stage constants (empty without them)."""
+    stages = cfg.constants.stages
+    if not stages or not result.constants.stage_history:
+        return ""
+    return (f"\nConstants per municipality and life stage ({', '.join(stages)}; "
+            "`relocation.stage_constants`), contracted on the observed age-band shares of "
+            f"{cfg.protocol.fit_end}: largest |ln observed - ln simulated| stage share "
+            f"{result.constants_start.stage_history[-1]:.4f} before the search, "
+            f"{result.constants.stage_history[-1]:.4f} after it.\n")
 
 
 def _readme(cfg: CalibrationConfig, config_path: Path, result: FitResult, v: Validation,
@@ -197,6 +212,7 @@ contraction to the observed populations of {pr.fit_end}: largest log error
 {result.constants_start.history[-1] if result.constants_start.history else float("nan"):.4f}
 before the search, {result.constants.history[-1] if result.constants.history
                     else float("nan"):.4f} after it (`convergence.png`).
+{_stage_text(cfg, result)}
 
 ## Estimates
 See `parameters.csv`.
