@@ -246,10 +246,10 @@ class RelocationParams(FrozenModel):
         default_factory=dict,
         description="calibration: alternative-specific constant of each municipality (key: "
         "municipality code) per life stage (young, family, adult, senior), added to "
-        "location_constants for households of that stage; fitted by iterative contraction so "
-        "that the model reproduces each municipality's observed age-band shares at the end of "
-        "the fit years (landsim calibrate); absent = 0. Held fixed in projections and "
-        "scenarios.")
+        "location_constants for households of that stage; fitted by iterative contraction to "
+        "each municipality's observed age-band shares at the end of the fit years when the "
+        "calibration file names [constants] stages (the shipped fit names none); absent = 0. "
+        "Held fixed in projections and scenarios.")
     rule: str = Field(
         "standard",
         description="run setting: the relocation rule (sim.relocation.RULES; 'standard' is "
